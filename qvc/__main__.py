@@ -1,0 +1,3 @@
+from qvc.cli import run
+
+run()

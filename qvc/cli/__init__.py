@@ -1,0 +1,68 @@
+"""The command line: the only place that imports typer, prints, or exits.
+
+Each command parses its arguments, calls one operation, and renders the result. Errors are
+caught in exactly one place, :func:`main`, which maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+import typer
+
+from qvc.cli.app import app
+from qvc.errors import QvcError
+
+for _module in ("core",):
+    __import__(f"qvc.cli.{_module}")
+
+
+class _WarningFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_WarningFormatter())
+    logger = logging.getLogger("qvc")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if os.environ.get("QVC_VERBOSE") else logging.WARNING)
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="qvc", standalone_mode=False)
+        return 0
+    except QvcError as exc:
+        _error(exc.message, exc.hint)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _error("interrupted", "the repository is consistent; run the command again")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug, not the user's mistake
+        if os.environ.get("QVC_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc}",
+               "this is a bug in qvc; run again with QVC_DEBUG=1 for a traceback and report it")
+        return 1
+    finally:
+        logger.removeHandler(handler)
+
+
+def _error(message: str, hint: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""``.qvcignore`` rules (gitignore syntax): the only module that imports pathspec.
+
+Each ``.qvcignore`` applies to its own folder and below, with paths relative to that folder;
+a deeper file's decisive match wins over a shallower one, as in git. ``.qvc/`` is never
+tracked, whatever the rules say.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pathspec
+
+IGNORE_FILE = ".qvcignore"
+
+
+class IgnoreRules:
+    """Ignore rules of one work tree, loaded lazily folder by folder."""
+
+    def __init__(self, root: Path, *, extra: tuple[str, ...] = ()) -> None:
+        self.root = root
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+        self._extra = pathspec.GitIgnoreSpec.from_lines(extra) if extra else None
+
+    def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
+        if folder not in self._specs:
+            path = self.root / folder / IGNORE_FILE if folder else self.root / IGNORE_FILE
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+                lines = []
+            self._specs[folder] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+        return self._specs[folder]
+
+    def has_rules(self, folder: str) -> bool:
+        """Whether any rule could apply to entries of ``folder`` (fast path for walks)."""
+        if self._extra is not None:
+            return True
+        parts = folder.split("/") if folder else []
+        return any(self._spec("/".join(parts[:i])) for i in range(len(parts) + 1))
+
+    def ignored(self, key: str, is_dir: bool = False) -> bool:
+        """Whether the work-tree path ``key`` (relative, '/'-separated) is ignored."""
+        parts = key.split("/")
+        if parts[0] == ".qvc":
+            return True
+        decision = False
+        if self._extra is not None:
+            result = self._extra.check_file(key + "/" if is_dir else key)
+            if result.include is not None:
+                decision = result.include
+        for depth in range(len(parts)):
+            spec = self._spec("/".join(parts[:depth]))
+            if spec is None:
+                continue
+            rel = "/".join(parts[depth:]) + ("/" if is_dir else "")
+            result = spec.check_file(rel)
+            if result.include is not None:
+                decision = result.include
+        return decision
+
+    def ignored_path(self, key: str) -> bool:
+        """Ignored itself or inside an ignored folder."""
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            if self.ignored("/".join(parts[:depth]), is_dir=True):
+                return True
+        return self.ignored(key)

@@ -1,0 +1,155 @@
+"""qvc add and qvc rm: stage work-tree changes into the index."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qvc.errors import DirtyWorkTree, PathError
+from qvc.fileio import os_error, sync_filesystem
+from qvc.ignore import IgnoreRules
+from qvc.index import Index
+from qvc.ops.paths import to_key, under
+from qvc.repo import Repo
+from qvc.workspace import content_matches, stat_path, walk
+
+_KEEP = object()
+
+
+@dataclass
+class AddResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    bytes_hashed: int = 0
+
+
+def add(
+    repo: Repo, paths: list[str], *, cwd: Path, force: bool = False, meta: Any = _KEEP,
+    tracked_only: bool = False, progress: Callable[[int], None] | None = None,
+) -> AddResult:
+    """Stage files (and deletions of tracked files) under each path; with ``tracked_only``
+    (commit -a) only changes to files already tracked."""
+    rules = IgnoreRules(repo.root)
+    with repo.lock():
+        index = repo.load_index()
+        result = AddResult()
+        for path in paths:
+            key = to_key(repo.root, cwd, path)
+            _add_one(repo, index, rules, key, path, force, meta, result, progress, tracked_only)
+        if index.dirty:
+            sync_filesystem(repo.dot)  # objects durable before the index references them
+            repo.save_index(index)
+    return result
+
+
+def _add_one(
+    repo: Repo, index: Index, rules: IgnoreRules, key: str, shown: str, force: bool,
+    meta: Any, result: AddResult, progress: Callable[[int], None] | None,
+    tracked_only: bool = False,
+) -> None:
+    target = repo.root / key if key else repo.root
+    if key and stat_path(repo.root, key) is not None:
+        if not force and rules.ignored_path(key):
+            raise PathError(f"{shown} is ignored by a .qvcignore file", "use 'qvc add -f' to add it anyway")
+        files = {key: None}
+    elif target.is_dir() and not target.is_symlink():
+        files = dict.fromkeys(walk(repo.root, rules, key, force=force).files)
+    elif os.path.lexists(target) and not target.is_dir():
+        raise PathError(f"{shown} is not a regular file", "qvc tracks regular files only")
+    else:
+        files = {}
+        if not any(under(k, key) for k in index.tracked()):
+            raise PathError(f"{shown} did not match any file", "check the path with 'qvc status'")
+    if tracked_only:
+        files = {k: None for k in files if k in index.rows and index.rows[k][0] is not None}
+    for file_key in files:
+        _stage_file(repo, index, file_key, meta, result, progress)
+    for gone in [k for k in index.tracked() if under(k, key) and k not in files]:
+        if stat_path(repo.root, gone) is None:
+            index.stage_delete(gone)
+            result.removed.append(gone)
+
+
+def _stage_file(
+    repo: Repo, index: Index, key: str, meta: Any, result: AddResult,
+    progress: Callable[[int], None] | None,
+) -> None:
+    row = index.rows.get(key)
+    st = stat_path(repo.root, key)
+    if st is None:
+        return
+    if row is not None and row[0] is not None and meta is _KEEP and index.matches_stat(row, st):
+        result.unchanged += 1
+        return
+    h, st = repo.objects.add_file(repo.root / key)
+    result.bytes_hashed += st.size
+    if progress:
+        progress(st.size)
+    old_meta = row[0][3] if row is not None and row[0] is not None else {}
+    new_meta = old_meta if meta is _KEEP else ({"user_meta": meta} if meta is not None else {})
+    version = [st.size, h.type, h.value, new_meta]
+    if row is not None and row[0] == version:
+        index.stage(key, version, st)  # refresh the stat cache only
+        result.unchanged += 1
+        return
+    (result.updated if row is not None and row[0] is not None else result.added).append(key)
+    index.stage(key, version, st)
+
+
+@dataclass
+class RmResult:
+    removed: list[str] = field(default_factory=list)
+    deleted_files: list[str] = field(default_factory=list)
+
+
+def rm(
+    repo: Repo, paths: list[str], *, cwd: Path, cached: bool = False, force: bool = False
+) -> RmResult:
+    """Untrack files (and delete them from the work tree unless ``cached``).
+
+    Deleting a file whose content is not committed is refused unless ``force``: that content
+    would exist nowhere else.
+    """
+    result = RmResult()
+    with repo.lock():
+        index = repo.load_index()
+        for path in paths:
+            key = to_key(repo.root, cwd, path)
+            matched = [k for k in index.tracked() if under(k, key)]
+            if not matched:
+                raise PathError(f"{path} is not tracked", "see tracked files with 'qvc ls'")
+            if not cached and not force:
+                _refuse_unsaved(repo, index, matched)
+            for k in matched:
+                index.stage_delete(k)
+                result.removed.append(k)
+        repo.save_index(index)
+        if not cached:
+            for k in result.removed:
+                try:
+                    (repo.root / k).unlink()
+                    result.deleted_files.append(k)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise os_error(exc, repo.root / k) from exc
+    return result
+
+
+def _refuse_unsaved(repo: Repo, index: Index, keys: list[str]) -> None:
+    unsaved = []
+    for k in keys:
+        st = stat_path(repo.root, k)
+        row = index.rows[k]
+        if st is not None and (row[0] != row[1] or not content_matches(repo.root, k, index, st)):
+            unsaved.append(k)
+    if unsaved:
+        raise DirtyWorkTree(
+            f"{len(unsaved)} file(s) have changes that are not committed: {', '.join(unsaved[:5])}",
+            "commit them first, use --cached to keep the files, or --force to delete anyway",
+        )

@@ -1,0 +1,38 @@
+"""Turning command-line paths into logical keys of a work tree, safely."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qvc.errors import PathError
+
+
+def to_key(root: Path, cwd: Path, path: str) -> str:
+    """The work-tree-relative key ('' for the root) of ``path`` given relative to ``cwd``.
+
+    Raises PathError if the path leaves the work tree, points into ``.qvc/``, or passes
+    through a symbolic link (qvc never follows links, so it never writes outside the tree).
+    """
+    absolute = Path(os.path.normpath(cwd / path))
+    try:
+        rel = absolute.relative_to(root)
+    except ValueError:
+        raise PathError(f"{path} is outside the work tree {root}",
+                        "give paths inside the folder where 'qvc init' ran") from None
+    key = rel.as_posix()
+    if key == ".":
+        return ""
+    if key.split("/")[0] == ".qvc":
+        raise PathError(f"{path} is inside .qvc/, which qvc never tracks")
+    current = root
+    for part in key.split("/")[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise PathError(f"{path} passes through the symbolic link {current}",
+                            "qvc does not follow links; use the real path")
+    return key
+
+
+def under(key: str, prefix: str) -> bool:
+    return not prefix or key == prefix or key.startswith(prefix + "/")

@@ -1,0 +1,34 @@
+"""qvc status: what is staged, modified, deleted and untracked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qvc.errors import LockHeld
+from qvc.ignore import IgnoreRules
+from qvc.repo import Repo
+from qvc.workspace import Status, compare, walk
+
+
+@dataclass
+class StatusResult:
+    package: str
+    head: str | None  # top hash of HEAD
+    status: Status
+
+
+def status(repo: Repo) -> StatusResult:
+    """Compare the work tree with the index; refresh the stat cache when nobody holds the lock."""
+    index = repo.load_index()
+    tree = walk(repo.root, IgnoreRules(repo.root))
+    result = compare(repo.root, index, tree)
+    if index.dirty:
+        try:
+            lock = repo.lock()
+            lock.timeout = 0
+            with lock:
+                repo.save_index(index)
+        except LockHeld:
+            pass  # another command is writing; the refresh can wait for the next status
+    head = repo.head()
+    return StatusResult(repo.package, head.top_hash if head else None, result)
