@@ -16,7 +16,7 @@ import typer
 from qvc.cli.app import app
 from qvc.errors import QvcError
 
-for _module in ("core",):
+for _module in ("core", "remote", "history", "gitcmds"):
     __import__(f"qvc.cli.{_module}")
 
 

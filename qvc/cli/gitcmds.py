@@ -1,0 +1,5 @@
+"""Commands: gitcmds (see README.md)."""
+
+from __future__ import annotations
+
+from qvc.cli.app import app  # noqa: F401
