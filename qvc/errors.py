@@ -120,3 +120,16 @@ class CorruptObject(IntegrityError):
 
 class ResourceError(QvcError):
     exit_code = 9
+
+
+class NoRemote(UsageError):
+    default_hint = (
+        "add one with 'qvc remote add origin s3://bucket' (or a folder), pass a registry URL, "
+        "or set 'qvc config --global default_remote_registry URL'"
+    )
+
+
+class MissingEntry(PathError, KeyError):
+    """A logical key that is not in a package (also a KeyError, as dict-like access expects)."""
+
+    default_hint = "list the package's logical keys with p.keys() or p.walk()"

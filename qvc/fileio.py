@@ -50,7 +50,10 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
 def create_exclusive(path: str | os.PathLike[str], data: bytes) -> bool:
     """Durably create ``path`` with ``data`` unless it exists; False if it already did."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise os_error(exc, target.parent) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -61,6 +64,8 @@ def create_exclusive(path: str | os.PathLike[str], data: bytes) -> bool:
             os.link(tmp, target)
         except FileExistsError:
             return False
+    except OSError as exc:  # disk full, read-only...: a clear error, not a traceback
+        raise os_error(exc, target) from exc
     finally:
         _silent_unlink(tmp)
     fsync_dir(target.parent)

@@ -8,8 +8,12 @@ tracked, whatever the rules say.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+from qvc.fileio import os_error
+
+if TYPE_CHECKING:
+    import pathspec
 
 IGNORE_FILE = ".qvcignore"
 
@@ -17,19 +21,26 @@ IGNORE_FILE = ".qvcignore"
 class IgnoreRules:
     """Ignore rules of one work tree, loaded lazily folder by folder."""
 
-    def __init__(self, root: Path, *, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, root: Path, *, extra: tuple[str, ...] = (),
+                 names: tuple[str, ...] = (IGNORE_FILE,)) -> None:
+        """``names``: the ignore files read in each folder (their rules are combined)."""
         self.root = root
+        self._names = names
         self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
-        self._extra = pathspec.GitIgnoreSpec.from_lines(extra) if extra else None
+        self._extra = _compile(extra) if extra else None
 
     def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
         if folder not in self._specs:
-            path = self.root / folder / IGNORE_FILE if folder else self.root / IGNORE_FILE
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
-                lines = []
-            self._specs[folder] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+            lines = []
+            for name in self._names:
+                path = self.root / folder / name if folder else self.root / name
+                try:
+                    lines += path.read_text(encoding="utf-8").splitlines()
+                except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+                    pass
+                except OSError as exc:  # e.g. an unreadable folder: name it, no traceback
+                    raise os_error(exc, path.parent) from exc
+            self._specs[folder] = _compile(lines) if lines else None
         return self._specs[folder]
 
     def has_rules(self, folder: str) -> bool:
@@ -66,3 +77,11 @@ class IgnoreRules:
             if self.ignored("/".join(parts[:depth]), is_dir=True):
                 return True
         return self.ignored(key)
+
+
+def _compile(lines: list[str] | tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    # pathspec is imported on first use: a work tree without ignore files never pays for it,
+    # which keeps short commands (status, --version) fast.
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)

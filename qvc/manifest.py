@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from qvc.errors import BadManifest, InvalidName, PathError
+from qvc.errors import BadManifest, InvalidJSON, InvalidName, PathError
 from qvc.hashing import KNOWN_TYPES, Hash
 
 MAX_LINE = 1_000_000
@@ -41,8 +41,16 @@ def is_top_hash(text: str) -> bool:
     return bool(_TOP_HASH.fullmatch(text))
 
 
+# Keys whose every segment starts with an ASCII letter, digit, '_' or '-' and holds no control
+# character or backslash: safe without the checks below (most keys; status checks them all).
+_PLAIN_KEY = re.compile(
+    r"[\w-][^\x00-\x1f\x7f/\\\ud800-\udfff]*(?:/[\w-][^\x00-\x1f\x7f/\\\ud800-\udfff]*)*", re.ASCII)
+
+
 def key_problem(key: object) -> str | None:
     """Why ``key`` is not a safe logical key, or None when it is."""
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return None
     if not isinstance(key, str) or not key:
         return "empty logical key"
     if key.startswith("/"):
@@ -51,6 +59,8 @@ def key_problem(key: object) -> str | None:
         return "backslash in logical key"
     if any(ord(c) < 32 or ord(c) == 127 for c in key):
         return "control character in logical key"
+    if not key.isascii() and _not_utf8(key):
+        return "logical key is not valid UTF-8"
     parts = key.split("/")
     if any(p in _FORBIDDEN_SEGMENTS for p in parts):
         return "empty, '.' or '..' path segment"
@@ -59,12 +69,31 @@ def key_problem(key: object) -> str | None:
     return None
 
 
+def _not_utf8(key: str) -> bool:
+    """Lone surrogates: undecodable file-name bytes, or a hostile ``\\udcxx`` JSON escape."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def validate_key(key: str) -> str:
     """Return ``key`` if safe to materialize under a work tree, else raise PathError."""
     problem = key_problem(key)
     if problem:
         raise PathError(f"{problem}: {key!r}", "logical keys are relative paths like 'dir/file.csv'")
     return key
+
+
+def validate_meta(value: Any) -> Any:
+    """Return ``value`` if a manifest can hold it: plain JSON, no NaN or Infinity (quilt3
+    refuses those too), else raise InvalidJSON before anything is staged or written."""
+    try:
+        _write_json(value)
+    except (ValueError, TypeError):
+        raise InvalidJSON("metadata must be plain JSON without NaN or Infinity") from None
+    return value
 
 
 def sort_key(logical_key: str) -> tuple[str, ...]:
@@ -105,6 +134,14 @@ class Entry:
 
     def line(self) -> str:
         """The JSONL row exactly as quilt3 writes it."""
+        if not self.meta and type(self.size) is int:  # the common row, without the encoder
+            return (
+                '{"logical_key": ' + _write_json(self.logical_key)
+                + ', "physical_keys": [' + _write_json(self.physical_key)
+                + '], "size": ' + str(self.size)
+                + ', "hash": {"type": ' + _write_json(self.hash.type)
+                + ', "value": ' + _write_json(self.hash.value) + '}, "meta": {}}'
+            )
         return _write_json(
             {"logical_key": self.logical_key, "physical_keys": [self.physical_key],
              "size": self.size, "hash": self.hash.as_dict(), "meta": self.meta}
@@ -290,7 +327,7 @@ def diff(a: Manifest, b: Manifest) -> ManifestDiff:
         elif old.meta != new.meta:
             result.meta_changed.append(key)
     result.removed = [k for k in a.entries if k not in b.entries]
-    by_hash = {}
+    by_hash: dict[Hash, list[str]] = {}
     for key in result.removed:
         by_hash.setdefault(a.entries[key].hash, []).append(key)
     still_added = []

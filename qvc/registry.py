@@ -142,7 +142,7 @@ class Registry:
             latest = self.read_latest(name)
             if latest is None:
                 raise BadRevision(f"no package {name} in {self.url}",
-                                  "check the name with 'qvc remote ls' or the registry URL")
+                                  "check the package name and the registry URL")
             return latest.top_hash
         rev = rev.lower()
         if is_top_hash(rev):

@@ -16,17 +16,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qvc import userconfig
+from qvc import pin, userconfig
 from qvc.errors import AlreadyARepository, BadRevision, NoCommits, NotARepository, RepositoryError
-from qvc.fileio import atomic_write, fsync_dir
+from qvc.fileio import atomic_write, fsync_dir, os_error
 from qvc.index import Index
 from qvc.lockfile import RepoLock
 from qvc.manifest import Manifest, is_top_hash, validate_package_name
 from qvc.objects import ObjectStore
 from qvc.registry import Registry
 from qvc.storage.local import LocalStore
+
+if TYPE_CHECKING:
+    from qvc.gitlink import GitLink
 
 DOT = ".qvc"
 _HEAD_N = re.compile(r"(HEAD|@)(~(\d*))?")
@@ -81,6 +84,7 @@ class Repo:
         self.objects = ObjectStore(self.dot / "objects")
         self.registry = Registry(LocalStore(self.dot))
         self._config: dict[str, Any] | None = None
+        self.git_link: GitLink | None = None  # set by init() inside a git work tree
 
     # discovery and creation ------------------------------------------------------------------
 
@@ -107,6 +111,9 @@ class Repo:
             (dot / "objects" / f"{i:02x}").mkdir(exist_ok=True)
         repo.save_config({"package": package, "remotes": {}, "default_remote": None})
         Index().save(dot / "index")
+        from qvc.gitlink import link_work_tree  # dulwich loads only when creating a repo
+
+        repo.git_link = link_work_tree(folder, package)
         fsync_dir(folder)
         return repo
 
@@ -175,12 +182,17 @@ class Repo:
         old = self.head_id()
         atomic_write(self.dot / "HEAD", (commit_id or "").encode())
         line = json.dumps({"old": old, "new": commit_id, "time": time.time(), "reason": reason})
-        fd = os.open(self.dot / "logs" / "HEAD", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        reflog = self.dot / "logs" / "HEAD"
         try:
-            os.write(fd, (line + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(reflog, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, (line + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:  # HEAD has moved; say what could not be recorded
+            raise os_error(exc, reflog) from exc
+        pin.refresh(self)  # a git-linked work tree keeps its pin at HEAD
 
     def history(self, start: str | None = None) -> Iterator[tuple[str, Commit]]:
         """(commit id, commit) from ``start`` (default HEAD) back through parents."""
@@ -209,6 +221,15 @@ class Repo:
             raise BadRevision(f"invalid tag name {name!r}",
                               "tags use letters, digits, '.', '_' and '-'")
         atomic_write(self.dot / "tags" / name, commit_id.encode())
+
+    def delete_tag(self, name: str) -> str:
+        """Remove tag ``name``; returns the commit id it named."""
+        commit_id = self.tags().get(name)
+        if commit_id is None:
+            raise BadRevision(f"no tag {name!r}", "list tags with 'qvc tag --list'")
+        (self.dot / "tags" / name).unlink()
+        fsync_dir(self.dot / "tags")
+        return commit_id
 
     # revisions -------------------------------------------------------------------------------
 

@@ -66,13 +66,28 @@ def _bad_name(key: str) -> bool:
     return key_problem(key) is not None
 
 
-def stat_path(root: Path, key: str) -> FileStat | None:
-    """Stat one work-tree file without following links; None if it is not a regular file."""
+def stat_path(root: Path, key: str, *, check_parents: bool = False) -> FileStat | None:
+    """Stat one work-tree file without following links; None if it is not a regular file.
+
+    With ``check_parents`` a file reached through a symlinked folder counts as absent too
+    (needed for keys the walk did not vouch for, e.g. a tracked folder now a link elsewhere).
+    """
     try:
+        if check_parents and _through_link(root, key):
+            return None
         st = os.lstat(root / key)
     except (FileNotFoundError, NotADirectoryError):
         return None
     return FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
+
+
+def _through_link(root: Path, key: str) -> bool:
+    current = root
+    for part in key.split("/")[:-1]:
+        current = current / part
+        if stat.S_ISLNK(os.lstat(current).st_mode):
+            return True
+    return False
 
 
 def content_matches(root: Path, key: str, index: Index, st: FileStat) -> bool:
@@ -121,7 +136,8 @@ def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = N
     for key in sorted(keys if keys is not None else tracked):
         if key not in tracked:
             continue
-        st = tree.files.get(key) or stat_path(root, key)  # tracked files stay tracked if ignored
+        # tracked files stay tracked if ignored; never through a symlinked folder
+        st = tree.files.get(key) or stat_path(root, key, check_parents=True)
         if st is None:
             result.deleted.append(key)
         elif not content_matches(root, key, index, st):

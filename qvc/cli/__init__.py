@@ -16,8 +16,14 @@ import typer
 from qvc.cli.app import app
 from qvc.errors import QvcError
 
-for _module in ("core", "remote", "history", "gitcmds"):
+for _module in ("core", "remote", "history", "gitcmds", "transfer"):
     __import__(f"qvc.cli.{_module}")
+
+# Recent typer releases vendor their own copy of click: catch both copies' exceptions.
+_CLICK_ERRORS: tuple[type[Exception], ...] = (
+    click.ClickException, getattr(typer, "TyperException", click.ClickException))
+_EXITS: tuple[type[Exception], ...] = (click.exceptions.Exit, typer.Exit)
+_ABORTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, click.exceptions.Abort, typer.Abort)
 
 
 class _WarningFormatter(logging.Formatter):
@@ -33,17 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     logger.setLevel(logging.INFO if os.environ.get("QVC_VERBOSE") else logging.WARNING)
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="qvc", standalone_mode=False)
-        return 0
+        code = command.main(args=argv, prog_name="qvc", standalone_mode=False)
+        return code if isinstance(code, int) else 0  # typer.Exit(n) arrives as a return value
     except QvcError as exc:
         _error(exc.message, exc.hint)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except _EXITS as exc:
+        return int(getattr(exc, "exit_code", 1))
+    except _CLICK_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
+    except _ABORTS:
         _error("interrupted", "the repository is consistent; run the command again")
         return 130
     except BrokenPipeError:

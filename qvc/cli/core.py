@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -15,7 +15,11 @@ from qvc.ops import commit as commit_op
 from qvc.ops import init as init_op
 from qvc.ops import log as log_op
 from qvc.ops import status as status_op
+from qvc.ops.tracking import Relation
 from qvc.repo import Commit
+
+if TYPE_CHECKING:
+    from qvc.gitlink import GitLink  # dulwich loads only where git is needed
 
 
 @app.command()
@@ -25,10 +29,28 @@ def init(
 ) -> None:
     """Start tracking the current folder as a Quilt package."""
     result = init_op.init(Path.cwd(), name)
+    git = result.git
     if as_json:
-        emit_json({"root": str(result.root), "package": result.package})
-    else:
-        typer.echo(f"Initialized qvc repository for {result.package} in {result.root}/.qvc")
+        emit_json({"root": str(result.root), "package": result.package,
+                   **({"git": {"root": str(git.git_root), "written": [str(p) for p in git.written]}}
+                      if git else {})})
+        return
+    typer.echo(f"Initialized qvc repository for {result.package} in {result.root}/.qvc")
+    if git is not None:
+        _explain_git_link(git)
+
+
+def _explain_git_link(git: GitLink) -> None:
+    written = ", ".join(str(p.relative_to(git.git_root)) for p in git.written)
+    typer.echo(f"Inside the git work tree {git.git_root}; wrote {written or 'nothing new'}")
+    typer.echo("  .qvc/ and the data files stay out of git (.gitignore); git tracks qvc.pin, "
+               "the data\n  version, which every qvc commit, checkout and pull updates.")
+    typer.echo("  Commit qvc.pin, .gitignore and .qvcignore with your code, then run "
+               "'qvc install-hooks'\n  so git checks and follows the pinned data.")
+    if git.data_is_git_root:
+        typer.echo("  warning: this folder is the git root, so git now ignores everything "
+                   "here;\n  un-ignore code below the qvc block in .gitignore and list it "
+                   "in .qvcignore.")
 
 
 @app.command()
@@ -71,10 +93,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             "staged": {"added": s.staged_added, "modified": s.staged_modified,
                        "deleted": s.staged_deleted},
             "modified": s.modified, "deleted": s.deleted, "untracked": s.untracked,
-            "skipped": s.skipped,
+            "skipped": s.skipped, "remote": _remote_json(result.remote),
         })
         return
     typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
+    if result.remote is not None:
+        typer.echo(_remote_line(result.remote))
     staged = ([("new file", k) for k in s.staged_added] + [("modified", k) for k in s.staged_modified]
               + [("deleted", k) for k in s.staged_deleted])
     _section("Changes to be committed:", staged)
@@ -84,6 +108,25 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
     _section("Skipped (symlinks and special files are not tracked):", [("", k) for k in s.skipped])
     if s.clean:
         typer.echo("nothing to commit, working tree clean")
+
+
+def _remote_json(rel: Relation | None) -> dict[str, Any] | None:
+    if rel is None:
+        return None
+    return {"name": rel.remote, "latest": rel.latest, "state": rel.state,
+            "ahead": rel.ahead, "behind": rel.behind}
+
+
+def _remote_line(rel: Relation) -> str:
+    seen = "as of the last fetch or push"
+    if rel.state == "diverged":
+        return (f"Your history and '{rel.remote}' have diverged ({seen}): {rel.ahead} and "
+                f"{rel.behind} different commit(s)")
+    if rel.state == "ahead":
+        return f"Ahead of '{rel.remote}' by {rel.ahead} commit(s) ({seen}); 'qvc push' publishes"
+    if rel.state == "behind":
+        return f"Behind '{rel.remote}' by {rel.behind} commit(s) ({seen}); 'qvc pull' updates"
+    return f"Up to date with '{rel.remote}' ({seen})"
 
 
 def _section(title: str, rows: list[tuple[str, str]]) -> None:
@@ -189,3 +232,19 @@ def ls_(
         return
     for e in m.walk():
         typer.echo(f"{e.size:>12}  {e.hash.value}  {e.logical_key}" if long else e.logical_key)
+
+
+@app.command()
+def demo(
+    folder: Path | None = typer.Argument(None, help="An empty folder to work in (default: a new temp folder)."),
+) -> None:
+    """Show the main job on sample data: track, commit, push to a folder registry, clone back."""
+    import tempfile
+
+    from qvc.ops import demo as demo_op
+
+    target = folder or Path(tempfile.mkdtemp(prefix="qvc-demo-"))
+    result = demo_op.demo(target.resolve())
+    for number, (what, outcome) in enumerate(result.steps, start=1):
+        typer.echo(f"{number}. {what}\n   -> {outcome}")
+    typer.echo(f"\nAll checks passed. Explore it: cd {result.folder / 'dataset'} && qvc log")

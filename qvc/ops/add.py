@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qvc import crashpoints
 from qvc.errors import DirtyWorkTree, PathError
 from qvc.fileio import os_error, sync_filesystem
 from qvc.ignore import IgnoreRules
 from qvc.index import Index
+from qvc.manifest import validate_key, validate_meta
+from qvc.objects import FileStat
 from qvc.ops.paths import to_key, under
 from qvc.repo import Repo
 from qvc.workspace import content_matches, stat_path, walk
@@ -34,6 +37,8 @@ def add(
 ) -> AddResult:
     """Stage files (and deletions of tracked files) under each path; with ``tracked_only``
     (commit -a) only changes to files already tracked."""
+    if meta is not _KEEP:
+        validate_meta(meta)
     rules = IgnoreRules(repo.root)
     with repo.lock():
         index = repo.load_index()
@@ -42,8 +47,10 @@ def add(
             key = to_key(repo.root, cwd, path)
             _add_one(repo, index, rules, key, path, force, meta, result, progress, tracked_only)
         if index.dirty:
+            crashpoints.reach("add.before_index")
             sync_filesystem(repo.dot)  # objects durable before the index references them
             repo.save_index(index)
+            crashpoints.reach("add.after_index")
     return result
 
 
@@ -54,11 +61,16 @@ def _add_one(
 ) -> None:
     target = repo.root / key if key else repo.root
     if key and stat_path(repo.root, key) is not None:
+        validate_key(key)  # a name no manifest may hold (the walk skips these silently)
         if not force and rules.ignored_path(key):
             raise PathError(f"{shown} is ignored by a .qvcignore file", "use 'qvc add -f' to add it anyway")
-        files = {key: None}
+        files: dict[str, FileStat | None] = {key: None}
     elif target.is_dir() and not target.is_symlink():
-        files = dict.fromkeys(walk(repo.root, rules, key, force=force).files)
+        files = dict(walk(repo.root, rules, key, force=force).files)  # keep the walk's stats
+        # Tracked files stay tracked when a .qvcignore starts to match them (as in git).
+        files.update(dict.fromkeys(k for k in index.tracked() if under(k, key)
+                                   and k not in files
+                                   and stat_path(repo.root, k, check_parents=True) is not None))
     elif os.path.lexists(target) and not target.is_dir():
         raise PathError(f"{shown} is not a regular file", "qvc tracks regular files only")
     else:
@@ -66,27 +78,30 @@ def _add_one(
         if not any(under(k, key) for k in index.tracked()):
             raise PathError(f"{shown} did not match any file", "check the path with 'qvc status'")
     if tracked_only:
-        files = {k: None for k in files if k in index.rows and index.rows[k][0] is not None}
-    for file_key in files:
-        _stage_file(repo, index, file_key, meta, result, progress)
+        files = {k: st for k, st in files.items()
+                 if k in index.rows and index.rows[k][0] is not None}
+    for file_key, st in files.items():
+        _stage_file(repo, index, file_key, meta, result, progress, st)
     for gone in [k for k in index.tracked() if under(k, key) and k not in files]:
-        if stat_path(repo.root, gone) is None:
+        if stat_path(repo.root, gone, check_parents=True) is None:
             index.stage_delete(gone)
             result.removed.append(gone)
 
 
 def _stage_file(
     repo: Repo, index: Index, key: str, meta: Any, result: AddResult,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None, walked: FileStat | None = None,
 ) -> None:
+    """Stage one file; ``walked`` is its stat from the walk that found it (saves an lstat)."""
     row = index.rows.get(key)
-    st = stat_path(repo.root, key)
+    st = walked or stat_path(repo.root, key)
     if st is None:
         return
     if row is not None and row[0] is not None and meta is _KEEP and index.matches_stat(row, st):
         result.unchanged += 1
         return
-    h, st = repo.objects.add_file(repo.root / key)
+    h, st = repo.objects.add_file(f"{repo.root}/{key}")
+    crashpoints.reach("add.after_object")
     result.bytes_hashed += st.size
     if progress:
         progress(st.size)
@@ -131,6 +146,8 @@ def rm(
         repo.save_index(index)
         if not cached:
             for k in result.removed:
+                if stat_path(repo.root, k, check_parents=True) is None:
+                    continue  # gone, not a regular file, or behind a symlinked folder
                 try:
                     (repo.root / k).unlink()
                     result.deleted_files.append(k)
@@ -144,7 +161,7 @@ def rm(
 def _refuse_unsaved(repo: Repo, index: Index, keys: list[str]) -> None:
     unsaved = []
     for k in keys:
-        st = stat_path(repo.root, k)
+        st = stat_path(repo.root, k, check_parents=True)
         row = index.rows[k]
         if st is not None and (row[0] != row[1] or not content_matches(repo.root, k, index, st)):
             unsaved.append(k)

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from qvc import userconfig
+from qvc import crashpoints, userconfig
 from qvc.errors import NothingToDo
 from qvc.fileio import sync_filesystem
 from qvc.hashing import Hash
 from qvc.index import Index
-from qvc.manifest import Entry, Manifest, diff
+from qvc.manifest import Entry, Manifest, diff, validate_meta
 from qvc.repo import Commit, Repo
 
 _UNSET: Any = object()
@@ -50,14 +50,22 @@ def build_manifest(repo: Repo, index: Index, message: str | None, user_meta: Any
         if staged is None:
             continue
         h = Hash(staged[1], staged[2])
-        physical = base + quote(str(repo.objects.path(h).relative_to(repo.objects.root)))
+        physical = base + quote(repo.objects.name(h))
         entries[key] = Entry(key, physical, staged[0], h, staged[3])
     return Manifest(header=header, entries=entries)
 
 
-def author() -> str:
+def author(root: Path | None = None) -> str:
+    """``Name <email>``: qvc's user.name / user.email settings (or QVC_AUTHOR_*), else git's
+    author identity (GIT_AUTHOR_*, the git config around ``root``, ~/.gitconfig), else the
+    login name at this host."""
     name = userconfig.get("user.name") or os.environ.get("QVC_AUTHOR_NAME")
     email = userconfig.get("user.email") or os.environ.get("QVC_AUTHOR_EMAIL")
+    if not (name and email):
+        from qvc import gitlink  # only commits pay for importing dulwich
+
+        git_name, git_email = gitlink.identity(root)
+        name, email = name or git_name, email or git_email
     if not name:
         try:
             name = getpass.getuser()
@@ -72,6 +80,8 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
            extra: dict[str, Any] | None = None) -> CommitResult:
     """Record the staged state as a new package version. ``meta`` replaces the package
     metadata; without it the parent's is kept."""
+    if meta is not _UNSET:
+        validate_meta(meta)
     if stage_all:
         from qvc.ops.add import add
 
@@ -90,15 +100,42 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
                               "stage changes with 'qvc add PATH', or commit -a")
         if parent is None and not manifest.entries and meta is _UNSET:
             raise NothingToDo("nothing to commit: nothing is staged", "stage files with 'qvc add .'")
-        sync_filesystem(repo.dot)
-        repo.registry.write_manifest(manifest, top)
-        record = Commit(top, repo.head_id(), time.time_ns(), author(), message, extra or {})
-        commit_id = repo.write_commit(record)
-        pointer = repo.registry.write_pointer(repo.package, top, record.time_ns // 10**9)
-        latest = repo.registry.read_latest(repo.package)
-        repo.registry.set_latest(repo.package, top, latest, force=True)
-        repo.set_head(commit_id, f"commit: {message}")
+        commit_id, pointer = record_commit(repo, manifest, top, message, extra)
         index.reset_head(commit_id, manifest)
         repo.save_index(index)
+        crashpoints.reach("commit.after_index")
     return CommitResult(commit_id, top, parent.top_hash if parent else None, pointer,
                         len(added), len(modified), len(deleted))
+
+
+def _git_commit(root: Path) -> dict[str, str]:
+    """``{"git_commit": id}`` of the enclosing git work tree's HEAD: the code the data was
+    committed next to (empty outside git or on an unborn branch)."""
+    from qvc.gitlink import GitRepo
+
+    git = GitRepo.discover(root)
+    head = git.head_commit() if git else None
+    return {"git_commit": head} if head else {}
+
+
+def record_commit(repo: Repo, manifest: Manifest, top: str, message: str,
+                  extra: dict[str, Any] | None = None) -> tuple[str, str]:
+    """Record ``manifest`` (its objects already in the store) as the commit after HEAD:
+    manifest, commit record, pointer, ``latest``, then HEAD. The caller holds the lock and
+    updates the index. Returns (commit id, pointer name)."""
+    crashpoints.reach("commit.start")
+    sync_filesystem(repo.dot)
+    repo.registry.write_manifest(manifest, top)
+    crashpoints.reach("commit.after_manifest")
+    record = Commit(top, repo.head_id(), time.time_ns(), author(repo.root), message,
+                    {**_git_commit(repo.root), **(extra or {})})
+    commit_id = repo.write_commit(record)
+    crashpoints.reach("commit.after_commit_record")
+    pointer = repo.registry.write_pointer(repo.package, top, record.time_ns // 10**9)
+    crashpoints.reach("commit.after_pointer")
+    latest = repo.registry.read_latest(repo.package)
+    repo.registry.set_latest(repo.package, top, latest, force=True)
+    crashpoints.reach("commit.after_latest")
+    repo.set_head(commit_id, f"commit: {message}")
+    crashpoints.reach("commit.after_head")
+    return commit_id, pointer

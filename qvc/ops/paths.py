@@ -24,7 +24,8 @@ def to_key(root: Path, cwd: Path, path: str) -> str:
     if key == ".":
         return ""
     if key.split("/")[0] == ".qvc":
-        raise PathError(f"{path} is inside .qvc/, which qvc never tracks")
+        raise PathError(f"{path} is inside .qvc/, which qvc never tracks",
+                        "qvc keeps its own state there; give paths of your data files")
     current = root
     for part in key.split("/")[:-1]:
         current = current / part

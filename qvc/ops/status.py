@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from qvc.errors import LockHeld
 from qvc.ignore import IgnoreRules
+from qvc.ops.tracking import Relation, relation
+from qvc.remotes import default_remote
 from qvc.repo import Repo
 from qvc.workspace import Status, compare, walk
 
@@ -15,6 +17,7 @@ class StatusResult:
     package: str
     head: str | None  # top hash of HEAD
     status: Status
+    remote: Relation | None = None  # HEAD against the default remote, as last fetched/pushed
 
 
 def status(repo: Repo) -> StatusResult:
@@ -31,4 +34,6 @@ def status(repo: Repo) -> StatusResult:
         except LockHeld:
             pass  # another command is writing; the refresh can wait for the next status
     head = repo.head()
-    return StatusResult(repo.package, head.top_hash if head else None, result)
+    remote = default_remote(repo)
+    return StatusResult(repo.package, head.top_hash if head else None, result,
+                        relation(repo, remote) if remote else None)

@@ -1,0 +1,237 @@
+"""qvc checkout: bring the work tree (or some paths) to a commit without losing work.
+
+Order: refuse if uncommitted work is in the way; make sure every object needed is present and
+hashes to its name (before touching a single file, so a damaged object cannot leave a half
+checked-out tree); write the files that differ, each through a temp file and a rename; flush;
+then move HEAD and rebuild the index from the commit. A crash before HEAD moves leaves files
+of the target version in place, which ``status`` shows and a re-run completes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qvc import crashpoints, remotes
+from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
+from qvc.fileio import sync_filesystem
+from qvc.hashing import hash_bytes
+from qvc.index import Index, version_of
+from qvc.manifest import Entry, Manifest
+from qvc.materialize import remove_entry, write_entry
+from qvc.objects import SMALL, FileStat, hash_path
+from qvc.ops import verify as verify_op
+from qvc.ops.paths import to_key, under
+from qvc.repo import Repo
+from qvc.workspace import Walk, compare, content_matches, stat_path
+
+Progress = Callable[[int, int], None]  # (files written so far, files to write)
+_WORKERS = min(4, os.cpu_count() or 2)
+_BATCH = 256
+
+
+@dataclass
+class CheckoutResult:
+    commit_id: str
+    top_hash: str
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    paths_only: bool = False
+
+
+def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
+             force: bool = False, progress: Progress | None = None) -> CheckoutResult:
+    """Full checkout (moves HEAD) or, with ``paths``, restore and stage those paths only."""
+    with repo.lock():
+        commit_id = repo.resolve(rev)
+        target = repo.manifest(repo.commit(commit_id).top_hash)
+        index = repo.load_index()
+        result = CheckoutResult(commit_id, repo.commit(commit_id).top_hash, paths_only=bool(paths))
+        if paths:
+            keys = _selected(repo, target, index, paths, cwd)
+            wanted = {k: target.entries[k] for k in keys if k in target.entries}
+            doomed: list[str] = []
+        else:
+            wanted = target.entries
+            doomed = [k for k, row in index.rows.items() if row[0] is not None and k not in wanted]
+        if not force:
+            _refuse_dirty(repo, index, wanted, paths and list(wanted))
+        writes, stats = _plan(repo, index, wanted)
+        result.unchanged = len(wanted) - len(writes)
+        _ensure_objects(repo, result.top_hash, [wanted[k] for k in writes])
+        crashpoints.reach("checkout.before_files")
+        stats.update(_write_all(repo, [wanted[k] for k in writes], progress))
+        for key in doomed:
+            remove_entry(repo.root, key)
+        sync_filesystem(repo.root)  # files durable before HEAD and the index vouch for them
+        crashpoints.reach("checkout.after_files")
+        result.written, result.removed = sorted(writes), sorted(doomed)
+        if paths:
+            for key, entry in wanted.items():
+                index.stage(key, version_of(entry), stats.get(key))
+            repo.save_index(index)
+        else:
+            _move_head(repo, commit_id, target, stats, rev)
+    return result
+
+
+def _selected(repo: Repo, target: Manifest, index: Index, paths: list[str], cwd: Path) -> list[str]:
+    """Keys of REV under the given paths; each path must match something in REV."""
+    found: set[str] = set()
+    for path in paths:
+        prefix = to_key(repo.root, cwd, path)
+        matched = [k for k in target.entries if under(k, prefix)]
+        if not matched:
+            raise PathError(f"{path} did not match any file in that version",
+                            "list the version's files with 'qvc ls REV'")
+        found.update(matched)
+    return sorted(found)
+
+
+def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
+                  keys_only: list[str] | None) -> None:
+    """Raise DirtyWorkTree listing uncommitted changes and untracked files in the way
+    (within ``keys_only`` when given, else anywhere in the work tree)."""
+    status = compare(repo.root, index, Walk(), keys=keys_only)
+    # a file already holding the target's content loses nothing (e.g. after an interrupted
+    # checkout), so only other modifications count
+    dirty = {k for k in status.modified if k not in wanted or _differs(repo, k, wanted[k])}
+    if keys_only is None:
+        dirty.update(status.staged_added + status.staged_modified + status.staged_deleted)
+    else:
+        rows = index.rows
+        dirty.update(k for k in keys_only if k in rows and rows[k][0] != rows[k][1])
+    tracked_now = index.tracked()
+    for key, entry in wanted.items():
+        if key not in tracked_now and _differs(repo, key, entry):
+            dirty.add(key)
+    if dirty:
+        listed = sorted(dirty)
+        more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
+        raise DirtyWorkTree(
+            f"checkout would overwrite or delete uncommitted changes in {len(listed)} file(s): "
+            + ", ".join(listed[:10]) + more,
+            "commit them ('qvc commit -a'), or pass --force to discard them")
+
+
+def _differs(repo: Repo, key: str, entry: Entry) -> bool:
+    """Whether something other than the version's file stands at ``key`` (nothing: False)."""
+    st = stat_path(repo.root, key)
+    if st is None:
+        return os.path.lexists(repo.root / key)  # a link or folder stands there
+    return st.size != entry.size or hash_path(repo.root / key, entry.hash.type) != entry.hash
+
+
+def _plan(repo: Repo, index: Index,
+          wanted: dict[str, Entry]) -> tuple[list[str], dict[str, FileStat]]:
+    """Keys to write, and the stat of files already equal to the version (left untouched)."""
+    writes, keep = [], {}
+    for key, entry in wanted.items():
+        row = index.rows.get(key)
+        same = row is not None and row[0] is not None and row[0][:3] == version_of(entry)[:3]
+        st = stat_path(repo.root, key) if same else None
+        if st is not None and content_matches(repo.root, key, index, st):
+            keep[key] = st
+        else:
+            writes.append(key)
+    return writes, keep
+
+
+def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> None:
+    """Every object present and hashing to its name (fetched from the default remote when
+    one is configured), or CorruptObject naming the entries."""
+    missing, bad = _damaged(repo, entries)
+    if (missing or bad) and _has_remote(repo):
+        verify_op.repair(repo, top, missing + bad)
+        missing, bad = _damaged(repo, missing + bad)
+    if missing:
+        raise CorruptObject(
+            f"{len(missing)} object(s) of this version are not stored locally: "
+            + _keys(missing), "add a remote that has this version ('qvc remote add') and run "
+            "'qvc fetch', then check out again; the work tree was not changed")
+    if bad:
+        raise CorruptObject(
+            f"{len(bad)} stored object(s) are corrupt (content does not match the hash): "
+            + _keys(bad) + "; the work tree was not changed",
+            "run 'qvc verify' for details; 'qvc verify --repair' fetches intact copies")
+
+
+def _damaged(repo: Repo, entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """(missing, corrupt) among ``entries``; objects are re-hashed in batches on threads."""
+    missing: list[Entry] = []
+    present: list[Entry] = []
+    for entry in entries:
+        (present if repo.objects.has(entry.hash, entry.size) else missing).append(entry)
+
+    def corrupt(batch: list[Entry]) -> list[Entry]:
+        return [e for e in batch if not _intact(repo, e)]
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        return missing, [e for bad in pool.map(corrupt, _batches(present)) for e in bad]
+
+
+def _intact(repo: Repo, entry: Entry) -> bool:
+    path = repo.objects.path(entry.hash)
+    try:
+        if entry.size > SMALL:
+            return hash_path(path, entry.hash.type) == entry.hash
+        with open(path, "rb") as f:
+            return hash_bytes(f.read(), entry.hash.type) == entry.hash
+    except OSError:
+        return False
+
+
+def _batches(items: list[Entry]) -> list[list[Entry]]:
+    """Work units big enough that the thread pool's per-task cost does not show."""
+    return [items[i:i + _BATCH] for i in range(0, len(items), _BATCH)]
+
+
+def _has_remote(repo: Repo) -> bool:
+    try:
+        remotes.resolve_remote(repo, None)
+    except NoRemote:
+        return False
+    return True
+
+
+def _keys(entries: list[Entry]) -> str:
+    keys = sorted(e.logical_key for e in entries)
+    return ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
+
+
+def _write_all(repo: Repo, entries: list[Entry], progress: Progress | None) -> dict[str, FileStat]:
+    """Write files in batches on a few threads (the work is system calls, which release the
+    GIL, so a slow disk is kept busy)."""
+    stats: dict[str, FileStat] = {}
+
+    def write(batch: list[Entry]) -> list[tuple[str, FileStat]]:
+        done = []
+        for entry in batch:
+            crashpoints.reach("checkout.write_file")
+            key = entry.logical_key
+            done.append((key, write_entry(repo.root, key, repo.objects.path(entry.hash))))
+        return done
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        for written in pool.map(write, _batches(entries)):
+            stats.update(written)
+            if progress:
+                progress(len(stats), len(entries))
+    return stats
+
+
+def _move_head(repo: Repo, commit_id: str, target: Manifest, stats: dict[str, FileStat],
+               rev: str) -> None:
+    """HEAD to the commit, and an index whose staged and head columns both equal it."""
+    old = repo.head()
+    repo.set_head(commit_id, f"checkout: moving from {old.top_hash[:12] if old else '-'} to {rev}")
+    crashpoints.reach("checkout.after_head")
+    index = Index()
+    index.reset_head(commit_id, target)
+    for key, entry in target.entries.items():
+        index.stage(key, version_of(entry), stats.get(key))
+    repo.save_index(index)

@@ -1,0 +1,295 @@
+"""Pushing package versions to a registry: the one implementation behind ``qvc push`` and the
+Python API's ``Package.push``.
+
+Order on the registry (the crash-safety contract): all data, then the manifest, then the
+timestamp pointer, then ``latest`` by compare-and-swap. A push killed at any point leaves only
+unreferenced data or a version that is listed but not ``latest``; running it again finishes.
+The remote manifest has the same top hash as the local one: physical keys are not hashed.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from qvc import crashpoints
+from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
+from qvc.hashing import Hash
+from qvc.manifest import Entry, Manifest
+from qvc.objects import hash_path
+from qvc.ops import tracking
+from qvc.ops.transfer import NoProgress, Progress, Uploader, local_source, parallel_map, store_key
+from qvc.physical import copy_to_file
+from qvc.registry import NAMED, Latest, Registry
+from qvc.remotes import RemoteSpec, open_remote
+from qvc.repo import Commit, Repo
+from qvc.storage import Store
+
+log = logging.getLogger("qvc")
+
+Dest = str | Callable[[str, Entry], str] | None
+Selector = Callable[[str, Entry], bool]
+_READ: Any = object()
+
+
+@dataclass
+class PushResult:
+    top_hash: str
+    manifest: Manifest  # as stored in the registry, physical keys pointing at its copies
+    uploaded: int = 0
+    skipped: int = 0
+    bytes_uploaded: int = 0
+    pointer: str | None = None
+
+
+class Reuse:
+    """Content already in a registry: (hash, size) -> a physical key holding it there."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.keys: dict[tuple[Hash, int], str] = {}
+
+    def learn(self, manifest: Manifest) -> None:
+        for entry in manifest.entries.values():
+            if store_key(self.registry.store, entry.physical_key) is not None:
+                self.keys.setdefault((entry.hash, entry.size), entry.physical_key)
+
+    def learn_latest(self, name: str, latest: Latest | None) -> None:
+        if latest is not None:
+            self.learn(self.registry.read_manifest(latest.top_hash))
+
+
+def push_package(
+    manifest: Manifest, name: str, registry: Registry, *, dest: Dest = None,
+    selector: Selector | None = None, expected_latest: Latest | None = _READ,
+    known_parents: set[str] | None = None, force: bool = False, copy: bool = True,
+    progress: Progress | None = None, timestamp: int | None = None,
+) -> PushResult:
+    """Copy ``manifest``'s data into ``registry`` and record it as a version of ``name``.
+
+    ``latest`` moves only if it is absent, in ``known_parents``, or ``force``; otherwise
+    RemoteConflict. With ``copy=False`` only the manifest and pointers are written.
+    """
+    top = manifest.top_hash()
+    latest = registry.read_latest(name) if expected_latest is _READ else expected_latest
+    if not force:
+        check_fast_forward(name, registry, latest, (known_parents or set()) | {top})
+    reuse = Reuse(registry)
+    if copy:
+        reuse.learn_latest(name, latest)
+    result = stage_version(manifest, name, registry, dest=dest, selector=selector, copy=copy,
+                           reuse=reuse, progress=progress)
+    if not force:
+        recheck(name, registry, latest)
+    result.pointer = registry.write_pointer(name, top, timestamp)
+    if latest is None or latest.top_hash != top:
+        move_latest_or_undo(registry, name, top, latest, force, [result.pointer])
+    return result
+
+
+def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
+                  selector: Selector | None, copy: bool, reuse: Reuse,
+                  progress: Progress | None) -> PushResult:
+    """Data (unless ``copy`` is False), then the manifest: everything but the pointers."""
+    top = manifest.top_hash()
+    if copy:
+        result = upload_data(manifest, name, registry, dest=dest, selector=selector,
+                             reuse=reuse, progress=progress or NoProgress())
+    else:
+        if registry.url.startswith("s3://"):  # a folder registry is read where the files are
+            warn_unreachable(manifest)
+        result = PushResult(top, manifest)
+    assert result.manifest.top_hash() == top
+    registry.write_manifest(result.manifest, top)
+    crashpoints.reach("push.after_manifest")
+    reuse.learn(result.manifest)
+    return result
+
+
+def recheck(name: str, registry: Registry, expected: Latest | None) -> None:
+    """Fail before any pointer is written if ``latest`` moved during the upload."""
+    now = registry.read_latest(name)
+    if (now.top_hash if now else None) != (expected.top_hash if expected else None):
+        raise RemoteConflict(f"{name} moved on in {registry.url} while pushing "
+                             f"(latest is now {now.top_hash[:12] if now else 'gone'})")
+
+
+def move_latest_or_undo(registry: Registry, name: str, top: str, expected: Latest | None,
+                        force: bool, pointers: list[str]) -> None:
+    """Compare-and-swap ``latest``; if another push won, delete the pointers this push wrote
+    (only ours: they were created exclusively), so the loser leaves no listed version."""
+    try:
+        registry.set_latest(name, top, expected, force=force)
+    except RemoteConflict:
+        for pointer in pointers:
+            registry.store.delete(f"{NAMED}{name}/{pointer}")
+        raise
+
+
+def check_fast_forward(name: str, registry: Registry, latest: Latest | None,
+                       known: set[str]) -> None:
+    if latest is not None and latest.top_hash not in known:
+        raise RemoteConflict(
+            f"{name} in {registry.url} is at {latest.top_hash[:12]}, which is not in your history",
+            "run 'qvc pull' to bring it in first, or push with --force to replace it",
+        )
+
+
+def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
+                selector: Selector | None, reuse: Reuse, progress: Progress) -> PushResult:
+    """Copy entries into the registry's store; returns the manifest naming the copies."""
+    store = registry.store
+    prefix = _prefix(name, dest)
+    uploader = Uploader(store, prefix, progress)
+    chosen = selector or (lambda lk, e: store_key(store, e.physical_key) is None)
+    entries = dict(manifest.entries)
+    todo: list[Entry] = []
+    for key, entry in entries.items():
+        known = reuse.keys.get((entry.hash, entry.size))
+        if not chosen(key, entry):
+            continue
+        if known is not None:
+            entries[key] = replace(entry, physical_key=known)
+        else:
+            todo.append(entry)
+    progress.start(len(todo), sum(e.size for e in todo))
+
+    def place(entry: Entry) -> str:
+        target = _target_key(store, prefix, dest, entry)
+        with _source(entry) as source:
+            return uploader.place(entry, target, source)
+
+    for entry, physical in zip(todo, parallel_map(place, todo), strict=True):
+        entries[entry.logical_key] = replace(entry, physical_key=physical)
+    remote = Manifest(header=dict(manifest.header), entries=entries,
+                      dir_meta=dict(manifest.dir_meta))
+    return PushResult(remote.top_hash(), remote, uploader.uploaded,
+                      len(entries) - uploader.uploaded, uploader.bytes)
+
+
+def _prefix(name: str, dest: Dest) -> str:
+    if isinstance(dest, str) and dest.strip("/"):
+        return dest.strip("/") + "/"
+    return name + "/"
+
+
+def _target_key(store: Store, prefix: str, dest: Dest, entry: Entry) -> str:
+    if not callable(dest):
+        return prefix + entry.logical_key
+    url = dest(entry.logical_key, entry)
+    located = store_key(store, url) if isinstance(url, str) else None
+    if located is None or located[1] is not None:
+        raise UsageError(f"dest returned {url!r} for {entry.logical_key!r}",
+                         f"return a URL inside {store.url}, without a versionId")
+    return located[0]
+
+
+class _source:
+    """The local file holding an entry's bytes; data elsewhere (another bucket) is copied
+    to a verified temp file first."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> Path:
+        path = local_source(self.entry.physical_key)
+        if path is not None:
+            if not path.is_file():
+                raise CorruptObject(
+                    f"the data of {self.entry.logical_key!r} is missing: {path}",
+                    "run 'qvc verify'; 'qvc fetch' restores objects of fetched versions",
+                )
+            return path
+        self._tmp = tempfile.TemporaryDirectory(prefix="qvc-push-")
+        target = Path(self._tmp.name) / "object"
+        pk = self.entry.physical_key
+        copy_to_file(pk, target)
+        if hash_path(target, self.entry.hash.type) != self.entry.hash:
+            raise CorruptObject(f"{pk} does not hold the bytes {self.entry.logical_key!r} names")
+        return target
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def warn_unreachable(manifest: Manifest) -> None:
+    local = [e.logical_key for e in manifest.entries.values() if e.physical_key.startswith("file:")]
+    if local:
+        log.warning("%d file(s) of this version point at local paths other users cannot reach "
+                    "(e.g. %s); push without --no-copy to share the data", len(local), local[0])
+
+
+# qvc push ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RepoPushResult:
+    remote: str
+    package: str
+    top_hash: str
+    versions_written: list[str] = field(default_factory=list)  # top hashes, oldest first
+    uploaded: int = 0
+    skipped: int = 0
+    bytes_uploaded: int = 0
+    moved_latest: bool = False
+
+
+def push(repo: Repo, spec: RemoteSpec, *, dest: str | None = None, force: bool = False,
+         copy: bool = True, progress: Progress | None = None) -> RepoPushResult:
+    """Push every commit of HEAD's history the registry lacks (oldest first), then move
+    ``latest`` to HEAD. Refused if the registry's ``latest`` is not in HEAD's history."""
+    registry = open_remote(spec)
+    name = repo.package
+    with repo.lock():
+        head_id = repo.head_id()
+        if head_id is None:
+            raise NoCommits("there is nothing to push: no commits yet")
+        history = [c for _, c in repo.history()]
+        head = history[0]
+        latest = registry.read_latest(name)
+        if not force:
+            check_fast_forward(name, registry, latest, {c.top_hash for c in history})
+        remote_tops = {top for _, top in registry.versions(name)}
+        result = RepoPushResult(spec.name or spec.url, name, head.top_hash)
+        reuse = Reuse(registry)
+        if copy:
+            reuse.learn_latest(name, latest)
+        staged = _stage_missing(repo, registry, history, remote_tops, reuse, result,
+                                dest=dest or spec.dest, copy=copy, progress=progress)
+        if not force:
+            recheck(name, registry, latest)
+        pointers = [registry.write_pointer(name, top, ts) for top, ts in staged]
+        crashpoints.reach("push.after_pointers")
+        if latest is None or latest.top_hash != head.top_hash:
+            move_latest_or_undo(registry, name, head.top_hash, latest, force, pointers)
+            result.moved_latest = True
+        crashpoints.reach("push.after_latest")
+        if spec.name is not None:
+            tracking.record(repo, spec.name, spec.url, head.top_hash, head_id)
+    return result
+
+
+def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote_tops: set[str],
+                   reuse: Reuse, result: RepoPushResult, *, dest: str | None, copy: bool,
+                   progress: Progress | None) -> list[tuple[str, int]]:
+    """Data and manifests of the commits the registry lacks, oldest first; returns their
+    (top hash, pointer timestamp)."""
+    staged: list[tuple[str, int]] = []
+    for commit in reversed(history):
+        if commit.top_hash in remote_tops or any(top == commit.top_hash for top, _ in staged):
+            continue
+        pushed = stage_version(repo.manifest(commit.top_hash), repo.package, registry,
+                               dest=dest, selector=None, copy=copy, reuse=reuse,
+                               progress=progress)
+        staged.append((commit.top_hash, commit.time_ns // 10**9))
+        result.versions_written.append(commit.top_hash)
+        result.uploaded += pushed.uploaded
+        result.skipped += pushed.skipped
+        result.bytes_uploaded += pushed.bytes_uploaded
+    return staged

@@ -1,0 +1,201 @@
+"""qvc verify: re-hash local manifests and objects and say what is missing or damaged.
+
+Each selected manifest is read back through the registry, which recomputes its top hash; each
+object an entry names is re-hashed once however many entries share it. Nothing is repaired
+here: the result says which entries of which versions are affected, and ``qvc fetch`` brings
+intact copies from a remote.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from qvc import remotes
+from qvc.errors import BadRevision, CorruptObject, QvcError
+from qvc.hashing import Hash
+from qvc.manifest import Entry
+from qvc.ops import transfer
+from qvc.ops.gc import local_manifests, reachable
+from qvc.repo import Repo
+
+Progress = Callable[[int, int], None]  # (bytes checked so far, bytes to check)
+
+
+@dataclass
+class Problem:
+    """One thing wrong: a damaged object (with every entry that uses it) or a bad manifest."""
+
+    kind: str  # "missing", "wrong size", "hash mismatch", "bad manifest", "bad commit"
+    detail: str
+    hash: Hash | None = None
+    size: int | None = None
+    entries: list[tuple[str, str]] = field(default_factory=list)  # (top hash, logical key)
+
+
+@dataclass
+class VerifyResult:
+    commits: int = 0
+    manifests: int = 0
+    objects: int = 0
+    bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(repo: Repo, rev: str | None = None, *, everything: bool = False,
+           progress: Progress | None = None) -> VerifyResult:
+    """Check REV's version, or (default) every version reachable from HEAD, tags and local
+    pointers, or with ``everything`` every commit record and manifest stored locally."""
+    result = VerifyResult()
+    tops = _select(repo, rev, everything, result)
+    uses: dict[tuple[Hash, int], list[tuple[str, str]]] = {}
+    for top in sorted(tops):
+        try:
+            manifest = repo.manifest(top)
+        except QvcError as exc:
+            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}"))
+            continue
+        result.manifests += 1
+        for entry in manifest.entries.values():
+            uses.setdefault((entry.hash, entry.size), []).append((top, entry.logical_key))
+    result.objects = len(uses)
+    result.bytes = sum(size for _, size in uses)
+    _check_objects(repo, uses, result, progress)
+    return result
+
+
+def _select(repo: Repo, rev: str | None, everything: bool, result: VerifyResult) -> set[str]:
+    if rev is not None:
+        commit_id = repo.resolve(rev)
+        result.commits = 1
+        return {repo.commit(commit_id).top_hash}
+    found = reachable(repo, set(_all_commit_ids(repo)) if everything else None)
+    for commit_id in found.damaged:
+        result.problems.append(Problem("bad commit", f"commit record {commit_id} is damaged"))
+    result.commits = len(found.commits)
+    return found.tops | (local_manifests(repo) if everything else set())
+
+
+def _all_commit_ids(repo: Repo) -> list[str]:
+    return [p.name for p in (repo.dot / "commits").iterdir() if len(p.name) == 64]
+
+
+def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]]],
+                   result: VerifyResult, progress: Progress | None) -> None:
+    """Re-hash each object once, in parallel (hashlib releases the GIL on large buffers)."""
+    done = 0
+
+    def check(item: tuple[Hash, int]) -> tuple[tuple[Hash, int], str | None]:
+        try:
+            return item, repo.objects.verify(*item)
+        except OSError as exc:
+            return item, f"unreadable ({exc.strerror})"
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
+        for (h, size), problem in pool.map(check, sorted(uses, key=lambda u: u[0].value)):
+            done += size
+            if progress:
+                progress(done, result.bytes)
+            if problem:
+                entries = sorted(uses[(h, size)])
+                detail = f"object {h.hex[:12]} ({size} bytes) is {_wording(problem)}"
+                result.problems.append(Problem(problem, detail, h, size, entries))
+
+
+def _wording(problem: str) -> str:
+    return {"missing": "missing", "wrong size": "truncated or overwritten (wrong size)",
+            "hash mismatch": "corrupt (its content does not match its hash)"}.get(problem, problem)
+
+
+def repair(repo: Repo, top: str, entries: list[Entry], remote: str | None = None) -> int:
+    """Replace the missing or corrupt objects of ``entries`` (of version ``top``) with verified
+    copies from a remote (default: the work tree's default remote); returns objects fetched.
+
+    A corrupt local copy is deleted only once the remote is known to hold the version.
+    """
+    spec = remotes.resolve_remote(repo, remote)
+    registry = remotes.open_remote(spec)
+    try:
+        theirs = registry.read_manifest(top)
+    except BadRevision:
+        raise CorruptObject(f"{spec.name or spec.url} does not have version {top[:12]}, so its "
+                            "damaged objects cannot be repaired from there",
+                            "repair from another remote: qvc verify --repair REMOTE") from None
+    wanted = [theirs.entries[e.logical_key] for e in entries if e.logical_key in theirs.entries]
+    transfer.check_remote_keys(registry.store, wanted, f"manifest {top[:12]} in {spec.url}")
+    for entry in wanted:
+        if repo.objects.verify(entry.hash, entry.size) not in (None, "missing"):
+            repo.objects.path(entry.hash).unlink()
+    fetched, _ = transfer.download(registry.store, repo.objects, wanted, transfer.NoProgress())
+    return fetched
+
+
+def repair_all(repo: Repo, result: VerifyResult, remote: str | None = None) -> int:
+    """Repair every damaged object ``result`` lists from a remote; returns objects fetched."""
+    by_top: dict[str, set[str]] = {}
+    for problem in result.problems:
+        for top, key in problem.entries:
+            by_top.setdefault(top, set()).add(key)
+    fetched = 0
+    with repo.lock():
+        for top, keys in sorted(by_top.items()):
+            manifest = repo.manifest(top)
+            fetched += repair(repo, top, [manifest.entries[k] for k in sorted(keys)], remote)
+    return fetched
+
+
+def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,
+                  progress: Progress | None = None) -> VerifyResult:
+    """Check a remote without downloading data: each version's manifest (top hash
+    recomputed) and, per entry, that the object exists with the recorded size and, where the
+    store keeps a SHA-256 checksum, the recorded hash. Versions: REV, else every pointer of
+    this package on the remote."""
+    registry = remotes.open_remote(remotes.resolve_remote(repo, remote))
+    if rev is not None:
+        tops = {repo.commit(repo.resolve(rev)).top_hash}
+    else:
+        tops = {top for _, top in registry.versions(repo.package)}
+    result = VerifyResult(commits=len(tops))
+    uses: dict[tuple[str, str | None, Hash, int], list[tuple[str, str]]] = {}
+    for top in sorted(tops):
+        try:
+            manifest = registry.read_manifest(top)
+        except QvcError as exc:
+            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}"))
+            continue
+        result.manifests += 1
+        for e in manifest.entries.values():
+            located = transfer.store_key(registry.store, e.physical_key)
+            if located is None:
+                result.problems.append(Problem("outside registry", e.physical_key, e.hash,
+                                               e.size, [(top, e.logical_key)]))
+                continue
+            uses.setdefault((*located, e.hash, e.size), []).append((top, e.logical_key))
+    result.objects, result.bytes = len(uses), sum(u[3] for u in uses)
+    done = [0]
+    lock = threading.Lock()
+
+    def check(item: tuple[str, str | None, Hash, int]) -> str | None:
+        info = registry.store.head(item[0], item[1])
+        with lock:
+            done[0] += item[3]
+            if progress:
+                progress(done[0], result.bytes)
+        if info is None:
+            return "missing"
+        if transfer.checksum_matches(info, item[3], item[2]) is False:
+            return "wrong size" if info.size != item[3] else "hash mismatch"
+        return None
+
+    for item, problem in zip(uses, transfer.parallel_map(check, list(uses)), strict=True):
+        if problem:
+            detail = f"remote object {item[0]} ({item[3]} bytes) is {_wording(problem)}"
+            result.problems.append(Problem(problem, detail, item[2], item[3], sorted(uses[item])))
+    return result

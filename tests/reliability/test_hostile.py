@@ -1,0 +1,419 @@
+"""Hostile manifests and work trees: rejected with a clear error, nothing read or written outside.
+
+A hostile author computes a valid top hash (with qvc's own ``top_hash``), so these tests prove
+key and physical-key validation, not just the hash check. Each manifest is published in a
+folder registry and in an S3 registry with correct-looking pointers, then cloned, fetched and
+pulled; hostile manifests in a repository's own store are checked out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qvc.errors import BadManifest
+from qvc.hashing import Hash, chunked_bytes
+from qvc.manifest import Entry, parse, sort_key, top_hash
+from qvc.repo import Commit, Repo
+from qvc.urls import format_s3_url
+from tests.conftest import Qvc, S3Server
+from tests.reliability.helpers import assert_clean_error, contains_bytes, snapshot
+
+HEADER: dict[str, Any] = {"version": "v0", "message": "hostile"}
+SECRET = b"secret bytes qvc must never copy\n"
+NAME = "test/pkg"
+
+
+class Author:
+    """Publishes packages, hostile or not, with valid hashes and pointers into a registry."""
+
+    def __init__(self, url: str, put: Callable[[str, bytes], None],
+                 physical: Callable[[str], str], outside: Path) -> None:
+        self.url = url
+        self.put = put
+        self.physical = physical
+        self.outside = outside
+        self.secret = outside / "secret.txt"
+
+    def entry(self, key: str, content: bytes = b"payload\n", **changes: Any) -> Entry:
+        h = chunked_bytes(content)
+        data_key = f"data/{h.hex}"
+        self.put(data_key, content)
+        fields: dict[str, Any] = {"logical_key": key, "physical_key": self.physical(data_key),
+                                  "size": len(content), "hash": h, "meta": {}}
+        fields.update(changes)
+        return Entry(**fields)
+
+    def publish(self, raw: bytes, top: str) -> None:
+        self.put(f".quilt/packages/{top}", raw)
+        self.put(f".quilt/named_packages/{NAME}/{int(time.time()):010d}", top.encode())
+        self.put(f".quilt/named_packages/{NAME}/latest", top.encode())
+
+
+def manifest_bytes(entries: list[Entry], header: dict[str, Any] | None = None,
+                   extra: tuple[bytes, ...] = ()) -> tuple[bytes, str]:
+    """Manifest bytes exactly as a Quilt writer lays them out, and their valid top hash."""
+    head = HEADER if header is None else header
+    ordered = sorted(entries, key=lambda e: sort_key(e.logical_key))
+    lines = [json.dumps(head).encode(), *(e.line().encode() for e in ordered), *extra]
+    return b"\n".join(lines) + b"\n", top_hash(head, ordered)
+
+
+Build = Callable[[Author], tuple[bytes, str]]
+
+
+def keys(*names: str | Callable[[Author], str]) -> Build:
+    """A package of ``ok.txt`` plus files at the given (hostile) logical keys."""
+
+    def build(author: Author) -> tuple[bytes, str]:
+        chosen = [n(author) if callable(n) else n for n in names]
+        return manifest_bytes([author.entry("ok.txt"),
+                               *(author.entry(k, f"file {i}\n".encode())
+                                 for i, k in enumerate(chosen))])
+
+    return build
+
+
+def physical(make: Callable[[Author], str], content: Callable[[Author], bytes]) -> Build:
+    """One entry whose physical key points somewhere chosen, hash matching that content."""
+
+    def build(author: Author) -> tuple[bytes, str]:
+        data = content(author)
+        return manifest_bytes([author.entry("ok.txt"), Entry(
+            "stolen.txt", make(author), len(data), chunked_bytes(data), {})])
+
+    return build
+
+
+def mangled(change: Callable[[bytes], bytes]) -> Build:
+    """A valid manifest whose bytes are changed after its top hash was computed."""
+
+    def build(author: Author) -> tuple[bytes, str]:
+        raw, top = manifest_bytes([author.entry("ok.txt"), author.entry("b.txt", b"b\n")])
+        return change(raw), top
+
+    return build
+
+
+def _mismatch(author: Author) -> tuple[bytes, str]:
+    raw, _ = manifest_bytes([author.entry("ok.txt")])
+    _, other = manifest_bytes([author.entry("ok.txt", b"other\n")])
+    return raw, other
+
+
+def _duplicate(author: Author) -> tuple[bytes, str]:
+    one = author.entry("same.txt")
+    return manifest_bytes([one, one])
+
+
+def _unknown_hash(author: Author) -> tuple[bytes, str]:
+    odd = author.entry("odd.txt", hash=Hash("MD5", "1B2M2Y8AsgTpgAmY7PhCfg=="))
+    return manifest_bytes([author.entry("ok.txt"), odd])
+
+
+def _long_line(author: Author) -> tuple[bytes, str]:
+    big = author.entry("big.txt", meta={"user_meta": {"pad": "x" * 1_000_001}})
+    return manifest_bytes([author.entry("ok.txt"), big])
+
+
+def _linked_data(author: Author) -> tuple[bytes, str]:
+    """A folder registry whose data file is a symlink to a local secret."""
+    link = Path(author.url) / "data" / "link"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(author.secret)
+    data = author.secret.read_bytes()
+    return manifest_bytes([author.entry("ok.txt"),
+                           Entry("stolen.txt", link.as_uri(), len(data), chunked_bytes(data), {})])
+
+
+KEY_CASES: dict[str, Build] = {
+    "dotdot": keys("../escaped.txt"),
+    "dotdot-twice": keys("../../escaped.txt"),
+    "dotdot-inside": keys("a/../../escaped.txt"),
+    "absolute": keys(lambda a: str(a.outside / "abs.txt")),
+    "empty": keys(""),
+    "dot": keys("./x.txt"),
+    "double-slash": keys("a//b.txt"),
+    "trailing-slash-file": keys("a/"),
+    "qvc-head": keys(".qvc/HEAD"),
+    "qvc-upper": keys(".QVC/config.json"),
+    "qvc-objects": keys(".qvc/objects/tmp/x"),
+    "backslash": keys("a\\..\\..\\escaped.txt"),
+    "newline": keys("a\nb.txt"),
+    "nul": keys("a\x00b.txt"),
+    "file-and-folder": keys("a", "a/b.txt"),
+    "nfc-nfd": keys(unicodedata.normalize("NFC", "é.txt"), unicodedata.normalize("NFD", "é.txt")),
+    "duplicate": _duplicate,
+}
+FORMAT_CASES: dict[str, Build] = {
+    "unknown-hash-type": _unknown_hash,
+    "line-over-1MB": _long_line,
+    "invalid-utf8": mangled(lambda raw: raw.replace(b'"hostile"', b'"host\xffile"')),
+    "invalid-json": mangled(lambda raw: raw + b'{"logical_key": "c.txt", \n'),
+    "not-an-object": mangled(lambda raw: raw + b"[1, 2]\n"),
+    "truncated": mangled(lambda raw: raw[: len(raw) - 40]),
+    "empty-manifest": mangled(lambda raw: b""),
+    "top-hash-mismatch": _mismatch,
+}
+PHYSICAL_CASES: dict[str, Build] = {
+    "file-url-outside": physical(lambda a: a.secret.as_uri(), lambda a: SECRET),
+    "file-url-dotdot": physical(lambda a: f"file://{a.outside}/../outside/secret.txt",
+                                lambda a: SECRET),
+    "other-bucket": physical(lambda a: "s3://some-other-bucket/secret.txt", lambda a: SECRET),
+    "http-url": physical(lambda a: "http://127.0.0.1:9/secret.txt", lambda a: SECRET),
+}
+REMOTE_CASES = {**KEY_CASES, **FORMAT_CASES, **PHYSICAL_CASES}
+
+
+@dataclass
+class Scene:
+    """A registry, an outside folder with a secret, and a folder to clone into."""
+
+    root: Path
+    author: Author
+
+    @property
+    def clones(self) -> Path:
+        return self.root / "clones"
+
+    def everything(self) -> dict[str, Any]:
+        return snapshot(self.root, exclude=(self.clones / "dst", self.clones / "work" / ".qvc"))
+
+
+def folder_scene(root: Path) -> Scene:
+    registry = root / "registry"
+
+    def put(key: str, data: bytes) -> None:
+        path = registry / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    return Scene(root, Author(str(registry), put, lambda k: (registry / k).as_uri(),
+                              root / "outside"))
+
+
+def s3_scene(root: Path, server: S3Server, bucket: str) -> Scene:
+    client = server.client()
+    name = bucket[len("s3://"):]
+
+    def put(key: str, data: bytes) -> None:
+        client.put_object(Bucket=name, Key=key, Body=data)
+
+    return Scene(root, Author(bucket, put, lambda k: format_s3_url(name, k), root / "outside"))
+
+
+# A sample of every kind of case runs in the fast tier; the whole matrix is marked slow.
+FAST = {"dotdot", "absolute", "qvc-head", "file-and-folder", "truncated", "top-hash-mismatch",
+        "file-url-outside", "other-bucket"}
+FAST_PULL = {"dotdot", "file-url-outside", "top-hash-mismatch"}
+
+
+def matrix(cases: dict[str, Build], fast: set[str], kinds: tuple[str, ...],
+           fast_kinds: tuple[str, ...] = ("folder", "s3")) -> list[Any]:
+    return [pytest.param(kind, case, id=f"{kind}-{case}",
+                         marks=() if case in fast and kind in fast_kinds else pytest.mark.slow)
+            for kind in kinds for case in sorted(cases)]
+
+
+def make_scene(kind: str, request: pytest.FixtureRequest, root: Path) -> Scene:
+    if kind == "folder":
+        made = folder_scene(root)
+    else:
+        made = s3_scene(root, request.getfixturevalue("s3"), request.getfixturevalue("bucket"))
+    made.author.outside.mkdir()
+    made.author.secret.write_bytes(SECRET)
+    made.clones.mkdir()
+    return made
+
+
+def assert_untouched(scene: Scene, before: dict[str, Any]) -> None:
+    assert scene.everything() == before
+    assert not contains_bytes(scene.clones, SECRET), "a local file was read for the remote"
+
+
+@pytest.mark.parametrize("kind,case", matrix(REMOTE_CASES, FAST, ("folder", "s3")))
+def test_clone_rejects_hostile_manifest(request: pytest.FixtureRequest, tmp_path: Path,
+                                        qvc: Qvc, kind: str, case: str) -> None:
+    scene = make_scene(kind, request, tmp_path)
+    raw, top = REMOTE_CASES[case](scene.author)
+    scene.author.publish(raw, top)
+    before = scene.everything()
+    result = qvc("clone", scene.author.url, NAME, "dst", cwd=scene.clones, ok=False)
+    assert_clean_error(result.code, result.err, 8)
+    assert_untouched(scene, before)
+
+
+@pytest.mark.parametrize("command", ["fetch", "pull"])
+@pytest.mark.parametrize("kind,case",
+                         matrix(REMOTE_CASES, FAST_PULL, ("folder", "s3"), ("folder",)))
+def test_fetch_and_pull_reject_hostile_manifest(request: pytest.FixtureRequest, tmp_path: Path,
+                                                qvc: Qvc, kind: str, case: str,
+                                                command: str) -> None:
+    scene = make_scene(kind, request, tmp_path)
+    work = scene.clones / "work"
+    work.mkdir()
+    (work / "mine.txt").write_text("my own work\n")
+    qvc("init", NAME, cwd=work)
+    qvc("remote", "add", "origin", scene.author.url, cwd=work)
+    raw, top = REMOTE_CASES[case](scene.author)
+    scene.author.publish(raw, top)
+    before = scene.everything()
+    result = qvc(command, cwd=work, ok=False)
+    assert_clean_error(result.code, result.err, 8)
+    assert_untouched(scene, before)
+    assert not Repo(work).registry.has_manifest(top), "a rejected manifest was stored"
+
+
+def test_linked_data_in_a_folder_registry_is_not_read(tmp_path: Path, qvc: Qvc) -> None:
+    scene = folder_scene(tmp_path)
+    scene.author.outside.mkdir()
+    scene.author.secret.write_bytes(SECRET)
+    scene.clones.mkdir()
+    scene.author.publish(*_linked_data(scene.author))
+    before = scene.everything()
+    result = qvc("clone", scene.author.url, NAME, "dst", cwd=scene.clones, ok=False)
+    assert_clean_error(result.code, result.err, 8)
+    assert_untouched(scene, before)
+
+
+def test_parse_rejects_every_hostile_manifest(tmp_path: Path) -> None:
+    """The pure parser alone refuses the key and format cases (no I/O involved)."""
+    scene = folder_scene(tmp_path)
+    scene.author.outside.mkdir()
+    for case, build in {**KEY_CASES, **FORMAT_CASES}.items():
+        raw, top = build(scene.author)
+        with pytest.raises(BadManifest):
+            parse(raw, top, source=case)
+            pytest.fail(f"{case} was accepted")
+
+
+# hostile manifests in the repository itself -------------------------------------------------
+
+
+def local_author(repo: Repo, outside: Path) -> Author:
+    """An author whose data goes into ``repo``'s own object store."""
+
+    def put(data_key: str, data: bytes) -> None:
+        scratch = repo.dot / "tmp" / "scratch"
+        scratch.write_bytes(data)
+        repo.objects.add_file(scratch)
+
+    def object_url(data_key: str) -> str:
+        digest = data_key.split("/")[1]
+        return (repo.objects.root / digest[:2] / digest[2:]).as_uri()
+
+    return Author(str(repo.dot), put, object_url, outside)
+
+
+@pytest.fixture
+def hostile_commit(work: Path, qvc: Qvc) -> Callable[[Build], str]:
+    """Store a hostile manifest and a commit record for it in ``work``'s own repository."""
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "base", cwd=work)
+    repo = Repo(work)
+    author = local_author(repo, work.parent / "outside")
+    author.outside.mkdir()
+
+    def store(build: Build) -> str:
+        raw, top = build(author)
+        (repo.dot / ".quilt" / "packages" / top).write_bytes(raw)
+        repo.write_commit(Commit(top, repo.head_id(), time.time_ns(), "mallory", "hostile"))
+        return top
+
+    return store
+
+
+@pytest.mark.parametrize("kind,case", matrix({**KEY_CASES, **FORMAT_CASES},
+                                             {"dotdot", "qvc-head", "truncated",
+                                              "top-hash-mismatch"}, ("local",), ("local",)))
+def test_checkout_rejects_hostile_local_manifest(work: Path, qvc: Qvc,
+                                                 hostile_commit: Callable[[Build], str],
+                                                 kind: str, case: str) -> None:
+    top = hostile_commit({**KEY_CASES, **FORMAT_CASES}[case])
+    before = snapshot(work.parent, exclude=(work / ".qvc",))
+    result = qvc("checkout", top, cwd=work, ok=False)
+    assert_clean_error(result.code, result.err, 8)
+    assert snapshot(work.parent, exclude=(work / ".qvc",)) == before
+
+
+# symbolic links in the work tree --------------------------------------------------------------
+
+
+@pytest.fixture
+def outside(work: Path) -> Path:
+    """A folder next to the work tree holding a secret, and its snapshot."""
+    folder = work.parent / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_bytes(SECRET)
+    return folder
+
+
+def test_add_and_status_never_follow_links_out(work: Path, outside: Path, qvc: Qvc) -> None:
+    (work / "linkdir").symlink_to(outside)
+    (work / "link.txt").symlink_to(outside / "secret.txt")
+    before = snapshot(outside)
+    added = qvc("add", ".", cwd=work, ok=False)
+    assert "Traceback" not in added.err
+    status = qvc("status", "--json", cwd=work, ok=False)
+    assert "Traceback" not in status.err
+    assert "linkdir/secret.txt" not in status.out
+    qvc("commit", "-m", "c", cwd=work, ok=False)
+    listed = qvc("ls", cwd=work, ok=False).out
+    assert "secret" not in listed and "link.txt" not in listed
+    assert not contains_bytes(work / ".qvc", SECRET), "data behind a link was stored"
+    assert snapshot(outside) == before
+
+
+def test_checkout_never_writes_through_a_linked_folder(work: Path, outside: Path,
+                                                       qvc: Qvc) -> None:
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "c", cwd=work)
+    (work / "data" / "nested" / "deep.txt").unlink()
+    (work / "data" / "nested").rmdir()
+    (work / "data" / "nested").symlink_to(outside)
+    before = snapshot(outside)
+    for args in (["checkout", "HEAD", "--", "data/nested/deep.txt"],
+                 ["checkout", "--force", "HEAD"]):
+        result = qvc(*args, cwd=work, ok=False)
+        assert_clean_error(result.code, result.err, 4, "link")
+        assert snapshot(outside) == before
+    assert not (outside / "deep.txt").exists()
+
+
+def test_checkout_replaces_a_final_link_instead_of_writing_through(work: Path, outside: Path,
+                                                                   qvc: Qvc) -> None:
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "c", cwd=work)
+    (work / "README.md").unlink()
+    (work / "README.md").symlink_to(outside / "secret.txt")
+    before = snapshot(outside)
+    result = qvc("checkout", "--force", "HEAD", cwd=work, ok=False)
+    assert "Traceback" not in result.err
+    assert snapshot(outside) == before
+    if result.code == 0:
+        assert not (work / "README.md").is_symlink()
+        assert (work / "README.md").read_text() == "# hello\n"
+
+
+def test_pull_never_writes_through_a_linked_folder(tmp_path: Path, work: Path, outside: Path,
+                                                   qvc: Qvc) -> None:
+    registry = tmp_path / "registry"
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "c", cwd=work)
+    qvc("push", str(registry), cwd=work)
+    other = tmp_path / "other"
+    other.mkdir()
+    qvc("init", NAME, cwd=other)
+    (other / "data").symlink_to(outside)
+    before = snapshot(outside)
+    result = qvc("pull", str(registry), cwd=other, ok=False)
+    assert result.code != 0
+    assert_clean_error(result.code, result.err, result.code)
+    assert snapshot(outside) == before

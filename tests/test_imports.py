@@ -1,0 +1,113 @@
+"""Imports point one way, and each third-party library has one home module (checked on the AST
+of every module, function-level imports included), and local commands never load boto3."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Qvc
+
+PACKAGE = Path(__file__).resolve().parents[1] / "qvc"
+STDLIB = set(sys.stdlib_module_names)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every absolute module name ``path`` imports, at any nesting level."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package.pop()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                base = package[: len(package) - node.level + 1]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            found.add(prefix)
+            found.update(f"{prefix}.{alias.name}" for alias in node.names)
+    return found
+
+
+MODULES = {module_name(p): imports_of(p) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def importers_of(library: str) -> set[str]:
+    return {m for m, names in MODULES.items()
+            if any(n == library or n.startswith(library + ".") for n in names)}
+
+
+@pytest.mark.parametrize(("library", "home"), [
+    ("typer", "qvc.cli"), ("click", "qvc.cli"), ("boto3", "qvc.storage.s3"),
+    ("botocore", "qvc.storage.s3"), ("dulwich", "qvc.gitlink"), ("pathspec", "qvc.ignore"),
+])
+def test_each_library_has_one_home(library: str, home: str) -> None:
+    strays = {m for m in importers_of(library) if m != home and not m.startswith(home + ".")}
+    assert not strays, f"{library} imported outside {home}: {sorted(strays)}"
+
+
+@pytest.mark.parametrize("module", ["qvc.manifest", "qvc.hashing"])
+def test_pure_modules_use_only_the_stdlib(module: str) -> None:
+    allowed = {"qvc", "qvc.errors", "qvc.hashing"}
+    bad = set()
+    for name in MODULES[module]:
+        top = name.split(".")[0]
+        if top == "__future__" or top in STDLIB:
+            continue
+        owner = next((a for a in sorted(allowed, key=len, reverse=True)
+                      if name == a or name.startswith(a + ".")), None)
+        if owner in (None, "qvc"):
+            bad.add(name)
+    assert not bad, f"{module} imports {sorted(bad)}"
+
+
+LOWER = ["qvc.manifest", "qvc.hashing", "qvc.errors", "qvc.fileio", "qvc.storage"]
+
+
+@pytest.mark.parametrize("layer", LOWER)
+def test_lower_layers_never_import_ops_or_cli(layer: str) -> None:
+    members = [m for m in MODULES if m == layer or m.startswith(layer + ".")]
+    assert members, layer
+    for module in members:
+        upward = {n for n in MODULES[module] if n.startswith(("qvc.ops", "qvc.cli"))}
+        assert not upward, f"{module} imports {sorted(upward)}"
+
+
+def test_the_walk_sees_function_level_imports() -> None:
+    """Guard for the checks above: lazy imports inside functions are found too."""
+    assert "qvc.gitlink" in {n for names in MODULES.values() for n in names}
+    assert any("boto3" in names for names in MODULES.values())
+
+
+DRIVER = """
+import json, sys
+import qvc.cli
+code = qvc.cli.main(["status"])
+loaded = sorted({m.split(".")[0] for m in sys.modules} & {"boto3", "botocore", "s3transfer"})
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def test_status_in_an_empty_repository_does_not_import_boto3(tmp_path: Path, qvc: Qvc) -> None:
+    qvc("init", "test/empty", cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-c", DRIVER], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().split("\n")[-1])
+    assert result == {"code": 0, "loaded": []}
