@@ -90,6 +90,30 @@ def sync_filesystem(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+SMALL_BATCH = 128
+
+
+def sync_written(folder: str | os.PathLike[str], written: list[str]) -> None:
+    """Make freshly written files (and their folder entries) durable.
+
+    A few files are fsynced one by one, so the cost is proportional to our own data; a large
+    batch is flushed with one ``syncfs``, which is far cheaper than thousands of fsyncs but
+    also waits for other programs' dirty data on the same filesystem.
+    """
+    if len(written) > SMALL_BATCH:
+        sync_filesystem(folder)
+    else:
+        for name in written:
+            fd = os.open(name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for parent in {os.path.dirname(name) for name in written}:
+            fsync_dir(parent)
+    written.clear()
+
+
 def os_error(exc: OSError, path: str | os.PathLike[str]) -> Exception:
     """Turn an OSError on ``path`` into the qvc error a user can act on."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -3,8 +3,8 @@
 An object is named by the hex digest of its ``sha2-256-chunked`` hash (legacy ``SHA256``
 objects live under ``objects/sha256/``). Objects are written once to a temp name, renamed into
 place, and made read-only; they are never modified, so every manifest that points at one stays
-valid whatever happens to the work tree. Per-object fsync is replaced by one filesystem sync
-before anything that references the objects is written (see ``fileio.sync_filesystem``).
+valid whatever happens to the work tree. Objects are made durable in one batch
+(:meth:`ObjectStore.sync`) before anything that references them is written.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from qvc.errors import CorruptObject, PathError
-from qvc.fileio import os_error
+from qvc.fileio import os_error, sync_written
 from qvc.hashing import CHUNKED, LEGACY_SHA256, Hash, StreamHasher, chunk_size, combine
 
 SMALL = 8 * 1024 * 1024
@@ -45,6 +45,7 @@ class ObjectStore:
         self.root = root
         self.tmp = root / "tmp"
         self._names = itertools.count()
+        self.written: list[str] = []  # objects published by this process, not yet synced
 
     def name(self, h: Hash) -> str:
         """The object's path relative to the store root, '/'-separated (plain strings: this
@@ -81,6 +82,11 @@ class ObjectStore:
         except FileNotFoundError:
             os.makedirs(os.path.dirname(final), exist_ok=True)
             os.rename(tmp, final)
+        self.written.append(final)
+
+    def sync(self) -> None:
+        """Make every object this process published durable (before anything references it)."""
+        sync_written(self.root, self.written)
 
     def add_file(self, source: str | os.PathLike[str]) -> tuple[Hash, FileStat]:
         """Copy a work-tree file into the store while hashing it; never follows symlinks."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from qvc import crashpoints
 from qvc.errors import DirtyWorkTree, PathError
-from qvc.fileio import os_error, sync_filesystem
+from qvc.fileio import os_error
 from qvc.ignore import IgnoreRules
 from qvc.index import Index
 from qvc.manifest import validate_key, validate_meta
@@ -48,7 +48,7 @@ def add(
             _add_one(repo, index, rules, key, path, force, meta, result, progress, tracked_only)
         if index.dirty:
             crashpoints.reach("add.before_index")
-            sync_filesystem(repo.dot)  # objects durable before the index references them
+            repo.objects.sync()  # objects durable before the index references them
             repo.save_index(index)
             crashpoints.reach("add.after_index")
     return result

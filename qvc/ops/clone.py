@@ -75,6 +75,7 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
         check_remote_keys(registry.store, entries, f"manifest {target[:12]}")
         result.objects, result.bytes = download(registry.store, repo.objects, entries,
                                                 progress or NoProgress())
+        repo.objects.sync()
         result.target = target
     result.commit = commits.get(latest) if latest else None
     if spec.name is not None:

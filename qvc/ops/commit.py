@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 from qvc import crashpoints, userconfig
 from qvc.errors import NothingToDo
-from qvc.fileio import sync_filesystem
 from qvc.hashing import Hash
 from qvc.index import Index
 from qvc.manifest import Entry, Manifest, diff, validate_meta
@@ -124,7 +123,7 @@ def record_commit(repo: Repo, manifest: Manifest, top: str, message: str,
     manifest, commit record, pointer, ``latest``, then HEAD. The caller holds the lock and
     updates the index. Returns (commit id, pointer name)."""
     crashpoints.reach("commit.start")
-    sync_filesystem(repo.dot)
+    repo.objects.sync()
     repo.registry.write_manifest(manifest, top)
     crashpoints.reach("commit.after_manifest")
     record = Commit(top, repo.head_id(), time.time_ns(), author(repo.root), message,
