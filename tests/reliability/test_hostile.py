@@ -215,10 +215,16 @@ FAST = {"dotdot", "absolute", "qvc-head", "file-and-folder", "truncated", "top-h
 FAST_PULL = {"dotdot", "file-url-outside", "top-hash-mismatch"}
 
 
+FAST_S3 = {"dotdot", "file-url-outside", "top-hash-mismatch"}
+
+
 def matrix(cases: dict[str, Build], fast: set[str], kinds: tuple[str, ...],
            fast_kinds: tuple[str, ...] = ("folder", "s3")) -> list[Any]:
+    def quick(kind: str, case: str) -> bool:
+        return case in fast and kind in fast_kinds and (kind != "s3" or case in FAST_S3)
+
     return [pytest.param(kind, case, id=f"{kind}-{case}",
-                         marks=() if case in fast and kind in fast_kinds else pytest.mark.slow)
+                         marks=() if quick(kind, case) else pytest.mark.slow)
             for kind in kinds for case in sorted(cases)]
 
 

@@ -86,7 +86,7 @@ def test_push_retries_transient_faults_on_data(proxy: FaultProxy, proxied_bucket
     assert_closed(proxied_bucket)
 
 
-@pytest.mark.parametrize("path", [LATEST, *slow(MANIFESTS, POINTER)])
+@pytest.mark.parametrize("path", slow(LATEST, MANIFESTS, POINTER))
 def test_push_retries_transient_faults_on_registry_writes(proxy: FaultProxy,
                                                           proxied_bucket: str, work: Path,
                                                           qvc: Qvc, path: str) -> None:
@@ -293,6 +293,7 @@ def test_object_replaced_behind_qvcs_back_is_refused(proxy: FaultProxy, proxied_
     assert not (tmp_path / "dst").exists() or tree_files(tmp_path / "dst") == {}
 
 
+@pytest.mark.slow
 def test_corrupted_pointer_never_yields_a_wrong_version(proxy: FaultProxy, proxied_bucket: str,
                                                         tmp_path: Path, qvc: Qvc,
                                                         pushed: dict[str, bytes]) -> None:
