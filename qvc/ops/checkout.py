@@ -29,7 +29,7 @@ from qvc.repo import Repo
 from qvc.workspace import Walk, compare, content_matches, stat_path
 
 Progress = Callable[[int, int], None]  # (files written so far, files to write)
-_WORKERS = min(4, os.cpu_count() or 2)
+_WORKERS = 4
 _BATCH = 256
 
 
