@@ -11,7 +11,7 @@ import os
 import webbrowser
 from typing import Any
 
-from qvc import catalog, physical, settings, userconfig
+from qvc import catalog, settings, userconfig
 from qvc.errors import UsageError
 from qvc.manifest import validate_package_name
 from qvc.ops.delete import delete
@@ -54,13 +54,11 @@ def login(token: str | None = None) -> None:
         webbrowser.open(url)
         token = input(f"Log in at {url} and paste the token shown there: ")
     catalog.login(token)
-    physical.forget_stores()  # S3 clients made before now use other credentials
 
 
 def logout() -> None:
     """Forget the catalog login; S3 access uses the AWS credential chain again."""
     catalog.logout()
-    physical.forget_stores()
 
 
 def delete_package(name: str, registry: Where = None, top_hash: str | None = None) -> None:

@@ -63,12 +63,21 @@ def login(refresh_token: str) -> None:
     auth = _exchange(registry, token)
     _save(AUTH_FILE, {registry: auth})
     _save(CREDENTIALS_FILE, _fetch_credentials(registry, auth))
+    _forget_clients()
 
 
 def logout() -> None:
     """Forget the catalog session: S3 access falls back to the AWS credential chain."""
     _save(AUTH_FILE, {})
     _save(CREDENTIALS_FILE, {})
+    _forget_clients()
+
+
+def _forget_clients() -> None:
+    """S3 clients made before a login or logout hold the previous user's credentials."""
+    from qvc.storage.s3 import forget_clients  # boto3 is imported only when S3 is used
+
+    forget_clients()
 
 
 def logged_in() -> bool:

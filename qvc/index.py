@@ -1,13 +1,16 @@
 """The staging index: the next commit's entries, HEAD's entries, and a stat cache.
 
-One JSON file, ``.qvc/index``, written atomically. For every logical key it keeps three
-columns, so ``status`` never has to parse a manifest:
+``.qvc/index`` (format in :mod:`qvc.indexfile`), written atomically. For every logical key it
+keeps three columns, so ``status`` never has to parse a manifest:
 
 * ``staged``: ``[size, hash type, hash value, meta]`` of what the next commit holds, or None
   when the key is staged for deletion;
 * ``head``: the same for the commit the index was built from, or None if HEAD lacks the key;
 * ``stat``: ``[mtime_ns, ctime_ns, inode, size]`` of the work-tree file when its content was
   last seen to equal ``staged``.
+
+``Index.rows`` shows them as ``{key: [staged, head, stat]}``, decoding a row only when it is
+read; the hot paths (status, add, commit) use the column methods and decode nothing.
 """
 
 from __future__ import annotations
@@ -15,20 +18,22 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from qvc import indexfile
 from qvc.errors import RepositoryError
 from qvc.fileio import atomic_write
 from qvc.hashing import Hash
-from qvc.manifest import Entry, Manifest
+from qvc.indexfile import NO_STAT, Columns, DamagedIndex, Version
+from qvc.manifest import Entry, Manifest, sort_key
 from qvc.objects import FileStat
 
-Version = list[Any]  # [size, hash type, hash value, meta dict]
 Row = list[Any]  # [staged Version | None, head Version | None, stat list | None]
 
-FORMAT = 1
+RACY_WINDOW_NS = 20_000_000  # kernel file timestamps tick at jiffy resolution (1-10 ms)
 
 
 def version_of(entry: Entry) -> Version:
@@ -39,92 +44,198 @@ def version_hash(version: Version) -> Hash:
     return Hash(version[1], version[2])
 
 
-@dataclass
 class Index:
-    head: str | None = None
-    rows: dict[str, Row] = field(default_factory=dict)
-    mtime_ns: int = 0
-    dirty: bool = False
+    """The columns as loaded (``base``) plus the rows read or changed since (``changed``;
+    None marks a removed row). A row once read lives in ``changed``, so edits to it stick."""
+
+    def __init__(self, head: str | None = None, *, base: Columns | None = None,
+                 mtime_ns: int = 0) -> None:
+        self.base = base or Columns(head)
+        self.head: str | None = self.base.head
+        self.mtime_ns = mtime_ns
+        self.dirty = False
+        self.changed: dict[str, Row | None] = {}
+        self._pos: dict[str, int] | None = None
+        self.rows = Rows(self)
 
     @classmethod
     def load(cls, path: Path) -> Index:
         try:
             with open(path, "rb") as f:
                 mtime = os.fstat(f.fileno()).st_mtime_ns
-                raw = json.loads(f.read())
+                data = f.read()
         except FileNotFoundError:
             return cls()
-        except ValueError:
+        try:
+            base = _json_columns(data) if data[:1] == b"{" else indexfile.loads(data)
+            return cls(base=base, mtime_ns=mtime)
+        except (DamagedIndex, ValueError):
             raise RepositoryError(
                 f"the index {path} is damaged",
                 "delete it and run 'qvc reset' to rebuild it from HEAD",
             ) from None
-        if raw.get("format") != FORMAT:
-            raise RepositoryError(f"unsupported index format in {path}")
-        return cls(head=raw["head"], rows=raw["rows"], mtime_ns=mtime)
 
     def save(self, path: Path) -> None:
         """Write atomically. Entries whose file changed within the racy window of now lose
         their stat (git's "smudge"), so a later change in the same tick is never trusted."""
-        limit = time.time_ns() - RACY_WINDOW_NS
-        for row in self.rows.values():
-            if row[2] is not None and row[2][0] >= limit:
-                row[2] = None
-        body = {"format": FORMAT, "head": self.head, "rows": self.rows}
-        atomic_write(path, json.dumps(body, separators=(",", ":")).encode())
-        self.dirty = False
+        cols = self._columns()
+        stats, limit = cols.stats, time.time_ns() - RACY_WINDOW_NS
+        if len(stats) and max(stats[0::4]) >= limit:
+            for j in range(0, len(stats), 4):
+                if stats[j] >= limit:
+                    stats[j:j + 4] = array("q", (NO_STAT, 0, 0, 0))
+        atomic_write(path, indexfile.dumps(cols))
+        self.base, self.changed, self._pos, self.dirty = cols, {}, None, False
 
-    def tracked(self) -> dict[str, Row]:
-        """Rows whose key is in the next commit."""
-        return {k: r for k, r in self.rows.items() if r[0] is not None}
+    # rows, decoded on demand ----------------------------------------------------------------
+
+    @property
+    def pos(self) -> dict[str, int]:
+        if self._pos is None:
+            self._pos = {k: i for i, k in enumerate(self.base.keys)}
+        return self._pos
+
+    def row(self, key: str) -> Row | None:
+        if key in self.changed:
+            return self.changed[key]
+        i = self.pos.get(key)
+        if i is None:
+            return None
+        base = self.base
+        row = self.changed[key] = [base.staged(i), base.head_version(i), base.stat(i)]
+        return row
+
+    def keys(self) -> Iterator[str]:
+        changed = self.changed
+        for key in self.base.keys:
+            if key not in changed or changed[key] is not None:
+                yield key
+        pos = self.pos
+        yield from (k for k, row in changed.items() if row is not None and k not in pos)
+
+    def untouched(self) -> bool:
+        """No row read or changed since loading: the columns are the whole truth."""
+        return not self.changed
+
+    def tracked(self) -> dict[str, None]:
+        """Keys in the next commit (staged for deletion: not)."""
+        base, changed = self.base, self.changed
+        if not changed and 0 not in base.types:
+            return dict.fromkeys(base.keys)
+        return {k: None for k in self.keys()
+                if (k in changed and changed[k][0] is not None)  # type: ignore[index]
+                or (k not in changed and base.types[self.pos[k]] != 0)}
+
+    def staged_items(self) -> Iterator[tuple[str, Version]]:
+        """(key, staged version) of the keys in the next commit, in Quilt walk order."""
+        if not self.changed:
+            base = self.base
+            for i, key in enumerate(base.keys):
+                version = base.staged(i)
+                if version is not None:
+                    yield key, version
+            return
+        for key in sorted(self.keys(), key=sort_key):
+            row = self.row(key)
+            if row is not None and row[0] is not None:
+                yield key, row[0]
+
+    def is_tracked(self, key: str) -> bool:
+        if key in self.changed:
+            row = self.changed[key]
+            return row is not None and row[0] is not None
+        i = self.pos.get(key)
+        return i is not None and self.base.types[i] != 0
+
+    # changes --------------------------------------------------------------------------------
 
     def stage(self, key: str, version: Version, st: FileStat | None) -> None:
-        row = self.rows.get(key)
+        row = self.row(key)
         stat_list = [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else None
         if row is None:
-            self.rows[key] = [version, None, stat_list]
+            self.changed[key] = [version, None, stat_list]
         else:
             row[0], row[2] = version, stat_list
         self.dirty = True
 
     def stage_delete(self, key: str) -> None:
-        row = self.rows.get(key)
+        row = self.row(key)
         if row is None:
             return
         if row[1] is None:
-            del self.rows[key]
+            self.rows.pop(key)
         else:
             row[0], row[2] = None, None
+        self.dirty = True
+
+    def set_stat(self, key: str, st: FileStat) -> None:
+        """Record that the file at ``key`` (stat ``st``) holds the staged content."""
+        i = self.pos.get(key)
+        if key in self.changed or i is None:
+            row = self.row(key)
+            if row is not None:
+                row[2] = [st.mtime_ns, st.ctime_ns, st.ino, st.size]
+        else:
+            self.base.stats[4 * i:4 * i + 4] = array("q", st)
         self.dirty = True
 
     def staged_changes(self) -> tuple[list[str], list[str], list[str]]:
         """(added, modified, deleted) between HEAD and the next commit."""
         added, modified, deleted = [], [], []
-        for key, (staged, head, _) in self.rows.items():
-            if staged == head:
+        base, changed = self.base, self.changed
+        rows = {base.keys[i]: [base.staged(i), base.head_version(i)] for i in base.heads
+                if base.keys[i] not in changed}
+        rows.update((k, r) for k, r in changed.items() if r is not None)
+        for key, row in rows.items():
+            if row[0] == row[1]:
                 continue
-            if head is None:
+            if row[1] is None:
                 added.append(key)
-            elif staged is None:
+            elif row[0] is None:
                 deleted.append(key)
             else:
                 modified.append(key)
         return sorted(added), sorted(modified), sorted(deleted)
 
     def reset_head(self, head: str | None, manifest: Manifest | None) -> None:
-        """Make the ``head`` column equal to ``manifest`` (after a commit, checkout or repair)."""
+        """Make the ``head`` column equal to ``manifest`` (after a checkout or repair)."""
         entries = manifest.entries if manifest else {}
-        for key in list(self.rows):
-            row = self.rows[key]
+        for key in list(self.keys()):
+            row = self.row(key)
+            assert row is not None
             entry = entries.get(key)
             row[1] = version_of(entry) if entry else None
             if row[0] is None and row[1] is None:
-                del self.rows[key]
+                self.rows.pop(key)
         for key, entry in entries.items():
-            if key not in self.rows:
-                self.rows[key] = [None, version_of(entry), None]
+            if self.row(key) is None:
+                self.changed[key] = [None, version_of(entry), None]
         self.head = head
         self.dirty = True
+
+    def committed(self, head: str) -> None:
+        """HEAD became ``head``, a commit of exactly the staged column."""
+        for key in [*self._head_keys(), *self.changed]:  # other rows have head == staged
+            row = self.row(key)
+            if row is None:
+                continue
+            if row[0] is None:
+                self.rows.pop(key)
+            else:
+                row[1] = row[0]
+        self.head = head
+        self.dirty = True
+
+    def nothing_staged(self) -> bool:
+        """Whether the staged column equals the head column in every row."""
+        if self.base.heads and any(k not in self.changed for k in self._head_keys()):
+            return False
+        return all(row is None or row[0] == row[1] for row in self.changed.values())
+
+    def _head_keys(self) -> Iterator[str]:
+        return (self.base.keys[i] for i in self.base.heads)
+
+    # the stat cache ---------------------------------------------------------------------------
 
     def matches_stat(self, row: Row, st: FileStat) -> bool:
         """Stat cache hit: same size, times and inode, and not modified racily close to the
@@ -134,5 +245,79 @@ class Index:
             return False
         return st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS
 
+    def stat_matches(self, key: str, st: FileStat) -> bool:
+        """:meth:`matches_stat` by key, without decoding the row."""
+        if key in self.changed:
+            row = self.changed[key]
+            return row is not None and row[0] is not None and self.matches_stat(row, st)
+        i = self.pos.get(key)
+        if i is None or self.base.types[i] == 0:
+            return False
+        return (self.base.stats[4 * i:4 * i + 4].tolist() == list(st)
+                and st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS)
 
-RACY_WINDOW_NS = 20_000_000  # kernel file timestamps tick at jiffy resolution (1-10 ms)
+    # writing ----------------------------------------------------------------------------------
+
+    def _columns(self) -> Columns:
+        base, changed = self.base, self.changed
+        pos = self.pos
+        if all(row is not None and k in pos for k, row in changed.items()):
+            for key, row in changed.items():  # same keys: patch rows in place
+                assert row is not None
+                base.set_row(pos[key], *row)
+            base.head = self.head
+            return base
+        cols = Columns(self.head)
+        for key in sorted(self.keys(), key=sort_key):
+            if key in changed:
+                cols.append(key, *changed[key])  # type: ignore[misc]
+            else:
+                cols.copy_row(base, pos[key])
+        return cols
+
+
+class Rows(MutableMapping[str, Row]):
+    """``{key: [staged, head, stat]}`` over an :class:`Index`."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def __getitem__(self, key: str) -> Row:
+        row = self._index.row(key)
+        if row is None:
+            raise KeyError(key)
+        return row
+
+    def __setitem__(self, key: str, row: Row) -> None:
+        self._index.changed[key] = row
+
+    def __delitem__(self, key: str) -> None:
+        if self._index.row(key) is None:
+            raise KeyError(key)
+        if key in self._index.pos:
+            self._index.changed[key] = None
+        else:
+            del self._index.changed[key]
+
+    def __contains__(self, key: object) -> bool:
+        changed = self._index.changed
+        if key in changed:
+            return changed[key] is not None
+        return key in self._index.pos
+
+    def __iter__(self) -> Iterator[str]:
+        return self._index.keys()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _json_columns(data: bytes) -> Columns:
+    """An index of format 1 (one JSON object), as written by earlier versions."""
+    raw = json.loads(data)
+    if raw.get("format") != 1:
+        raise DamagedIndex("unsupported index format")
+    cols = Columns(raw["head"])
+    for key in sorted(raw["rows"], key=sort_key):
+        cols.append(key, *raw["rows"][key])
+    return cols

@@ -32,7 +32,7 @@ from qvc.manifest import validate_package_name
 from qvc.materialize import write_entry
 from qvc.objects import hash_path
 from qvc.registry import Registry
-from qvc.remotes import RemoteSpec, remotes, resolve_remote
+from qvc.remotes import RemoteSpec, open_remote, remotes, resolve_remote
 from qvc.repo import DOT, Repo, find_root
 from qvc.storage.local import LocalStore
 from qvc.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
@@ -66,7 +66,7 @@ def local_registry(registry: Where) -> tuple[Registry, Repo | None]:
         if folder.name == DOT and find_root(folder.parent) == folder.parent:
             repo = Repo(folder.parent)
             return repo.registry, repo
-    return Registry(physical.spec_store(_spec(url))), None
+    return open_remote(_spec(url)), None
 
 
 def _spec(url: str) -> RemoteSpec:
@@ -91,7 +91,7 @@ def remote_registry(registry: Where, dest: Dest) -> tuple[Registry, Dest]:
         spec = _spec(normalize_registry_url(text))
     if isinstance(dest, str):
         dest = _dest_prefix(spec.url, dest)
-    return Registry(physical.spec_store(spec)), implied or dest or spec.dest
+    return open_remote(spec), implied or dest or spec.dest
 
 
 def _split_registry(text: str) -> tuple[str, str | None]:

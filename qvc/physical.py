@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qvc.errors import CorruptObject, PathError, UsageError
 from qvc.fileio import os_error
@@ -25,9 +24,6 @@ from qvc.objects import hash_path
 from qvc.storage import Store
 from qvc.storage.local import path_from_url
 from qvc.urls import format_s3_url, parse_s3_url, scheme
-
-if TYPE_CHECKING:
-    from qvc.remotes import RemoteSpec
 
 HASH_THREADS = 8
 
@@ -67,36 +63,11 @@ def basename(physical_key: str) -> str:
     return local_path(physical_key).name
 
 
-# Creating an S3 client costs ~0.3 s (botocore loads its service models), so the API keeps
-# its stores for the life of the process, keyed by everything that decides how a client
-# connects; a catalog login or logout clears them (forget_stores).
-_STORES: dict[tuple[object, ...], Store] = {}
-_CLIENT_ENV = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
-               "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION")
-
-
-def spec_store(spec: RemoteSpec) -> Store:
-    """The (shared) Store for a registry spec."""
-    from qvc.catalog import logged_in
-    from qvc.remotes import open_spec_store
-
-    if not spec.is_s3:
-        return open_spec_store(spec)
-    key = (spec, logged_in(), *(os.environ.get(name) for name in _CLIENT_ENV))
-    store = _STORES.get(key)
-    if store is None:
-        store = _STORES[key] = open_spec_store(spec)
-    return store
-
-
-def forget_stores() -> None:
-    _STORES.clear()
-
-
 def _s3_store(bucket: str) -> Store:
-    from qvc.remotes import RemoteSpec
+    """The bucket's store; it shares its S3 client with every store connecting the same way."""
+    from qvc.remotes import RemoteSpec, open_spec_store
 
-    return spec_store(RemoteSpec(None, f"s3://{bucket}"))
+    return open_spec_store(RemoteSpec(None, f"s3://{bucket}"))
 
 
 def locate(path_or_url: str | os.PathLike[str]) -> Located:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from qvc import settings
-from qvc.errors import NoRemote, UsageError
+from qvc.errors import NoRemote, RemoteError, UsageError
 from qvc.registry import Registry
 from qvc.repo import Repo
 from qvc.storage import PreconditionFailed, Store, open_store
@@ -191,6 +191,19 @@ def probe(spec: RemoteSpec) -> ProbeResult:
         log.warning("bucket %s is not versioned: qvc never overwrites data an older pushed "
                     "version uses, but enabling bucket versioning is recommended", spec.url)
     return ProbeResult(honoured, versioned)
+
+
+def require_conditional_writes(spec: RemoteSpec) -> None:
+    """Refuse a registry whose probe found that it ignores If-None-Match / If-Match: there
+    ``latest`` cannot move by compare-and-swap, so two concurrent pushes could both "win" and
+    one version would silently stop being ``latest``. Unprobed registries are not refused."""
+    if spec.conditional_writes is False:
+        raise RemoteError(
+            f"{_where(spec)} ignores conditional writes: a push there cannot tell whether "
+            "someone else moved 'latest' meanwhile",
+            "push with --force if no one else pushes to it; once the endpoint honours "
+            "If-None-Match, remove and add the remote again to probe it anew",
+        )
 
 
 def with_probe(spec: RemoteSpec, result: ProbeResult) -> RemoteSpec:

@@ -9,53 +9,77 @@ from __future__ import annotations
 
 import os
 import stat
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from qvc.errors import PathError
 from qvc.ignore import IgnoreRules
-from qvc.index import Index, version_hash
+from qvc.index import RACY_WINDOW_NS, Index, version_hash
 from qvc.manifest import key_problem
 from qvc.objects import FileStat, hash_path
 
 
-@dataclass
 class Walk:
-    files: dict[str, FileStat] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)  # symlinks, special files, bad names
+    """Files found by :func:`walk`, in Quilt walk order: ``keys[i]`` has stat
+    ``stats[4 * i:4 * i + 4]`` (one array, not a tuple per file: the index compares the
+    whole column at once)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.stats: array[int] = array("q")
+        self.skipped: list[str] = []  # symlinks, special files, bad names
+        self._files: dict[str, FileStat] | None = None
+
+    @property
+    def files(self) -> dict[str, FileStat]:
+        if self._files is None:
+            s = self.stats
+            self._files = {k: FileStat(*s[4 * i:4 * i + 4]) for i, k in enumerate(self.keys)}
+        return self._files
+
+
+_NAME = attrgetter("name")
 
 
 def walk(root: Path, rules: IgnoreRules, start: str = "", force: bool = False) -> Walk:
     """All regular, non-ignored files under ``root/start`` as logical keys with their stat."""
     result = Walk()
-    stack = [start]
-    while stack:
-        folder = stack.pop()
-        check = force is False and rules.has_rules(folder)
-        prefix = folder + "/" if folder else ""
-        try:
-            entries = os.scandir(root / folder if folder else root)
-        except FileNotFoundError:
-            continue
-        except PermissionError:
-            raise PathError(f"permission denied: {root / folder}", "check the folder's permissions") from None
-        with entries:
-            for entry in entries:
-                key = prefix + entry.name
-                if not folder and entry.name == ".qvc":
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if not (check and rules.ignored(key, is_dir=True)):
-                        stack.append(key)
-                    continue
-                if check and rules.ignored(key):
-                    continue
-                if not entry.is_file(follow_symlinks=False) or _bad_name(key):
-                    result.skipped.append(key)
-                    continue
-                result.files[key] = FileStat.of(entry.stat(follow_symlinks=False))
+    _walk_folder(root, rules, start, force, result)
     return result
+
+
+def _walk_folder(root: Path, rules: IgnoreRules, folder: str, force: bool, result: Walk) -> None:
+    """Folders depth first, names sorted: the order of :func:`qvc.manifest.sort_key`."""
+    check = force is False and rules.has_rules(folder)
+    prefix = folder + "/" if folder else ""
+    try:
+        with os.scandir(root / folder if folder else root) as it:
+            entries = sorted(it, key=_NAME)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        raise PathError(f"permission denied: {root / folder}",
+                        "check the folder's permissions") from None
+    keys, skipped, extend = result.keys, result.skipped, result.stats.extend
+    # one check of all names at once (a name holds no '/'); each alone only if that fails
+    names_ok = bool(folder) and not _bad_name(prefix + "/".join(e.name for e in entries))
+    for entry in entries:
+        key = prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if not (check and rules.ignored(key, is_dir=True)) and (folder or key != ".qvc"):
+                _walk_folder(root, rules, key, force, result)
+            continue
+        if check and rules.ignored(key):
+            continue
+        if not entry.is_file(follow_symlinks=False) or (not names_ok and _bad_name(key)):
+            skipped.append(key)
+            continue
+        st = entry.stat(follow_symlinks=False)
+        keys.append(key)
+        extend((st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size))
 
 
 def _bad_name(key: str) -> bool:
@@ -92,16 +116,15 @@ def _through_link(root: Path, key: str) -> bool:
 
 def content_matches(root: Path, key: str, index: Index, st: FileStat) -> bool:
     """Whether the file's content equals its staged version (stat cache first, then hash)."""
-    row = index.rows[key]
-    if index.matches_stat(row, st):
+    if index.stat_matches(key, st):
         return True
+    row = index.rows[key]
     staged = row[0]
     if staged is None or staged[0] != st.size:
         return False
     if version_hash(staged) != hash_path(root / key, staged[1]):
         return False
-    index.rows[key][2] = [st.mtime_ns, st.ctime_ns, st.ino, st.size]
-    index.dirty = True
+    index.set_stat(key, st)
     return True
 
 
@@ -132,9 +155,12 @@ def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = N
     result = Status(skipped=sorted(tree.skipped))
     added, modified, deleted = index.staged_changes()
     result.staged_added, result.staged_modified, result.staged_deleted = added, modified, deleted
-    tracked = index.tracked()
+    suspects = changed_rows(index, tree) if keys is None else None
+    same = suspects is not None
+    tracked: Iterable[str] = ([tree.keys[i] for i in suspects] if suspects is not None
+                              else index.tracked())
     for key in sorted(keys if keys is not None else tracked):
-        if key not in tracked:
+        if not index.is_tracked(key):
             continue
         # tracked files stay tracked if ignored; never through a symlinked folder
         st = tree.files.get(key) or stat_path(root, key, check_parents=True)
@@ -142,5 +168,25 @@ def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = N
             result.deleted.append(key)
         elif not content_matches(root, key, index, st):
             result.modified.append(key)
-    result.untracked = sorted(k for k in tree.files if k not in tracked)
+    if not same:
+        result.untracked = sorted(k for k in tree.keys if not index.is_tracked(k))
     return result
+
+
+def changed_rows(index: Index, tree: Walk, block: int = 1024) -> list[int] | None:
+    """When ``tree`` holds exactly the tracked files (the common case: none added, removed
+    or staged for deletion), the rows whose stat differs from the cached one or changed
+    racily close to the index's write; every other file holds its staged content. None when
+    the walk and the index hold different keys. Compares a block of rows at a time."""
+    if not (index.untouched() and 0 not in index.base.types and tree.keys == index.base.keys):
+        return None
+    mine, theirs = tree.stats, index.base.stats
+    racy = index.mtime_ns - RACY_WINDOW_NS
+    found: list[int] = []
+    for start in range(0, len(tree.keys), block):
+        a, b = 4 * start, 4 * (start + block)
+        if mine[a:b] != theirs[a:b] or max(mine[a:b:4]) >= racy:
+            found.extend(i for i in range(start, min(start + block, len(tree.keys)))
+                         if mine[4 * i:4 * i + 4] != theirs[4 * i:4 * i + 4]
+                         or mine[4 * i] >= racy)
+    return found

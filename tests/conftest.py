@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faultproxy import FaultProxy
+
 os.environ.setdefault("S3_UPLOAD_PART_MIN_SIZE", "256")
 
 AWS_ENV = {
@@ -86,8 +88,9 @@ def qvc(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 def run_qvc_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
                     timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run qvc as a separate process (for crash, concurrency and traceback tests)."""
-    return subprocess.run([sys.executable, "-m", "qvc", *args], cwd=cwd, env=env or dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "qvc", *args], cwd=cwd,
+                          env=env or dict(os.environ), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 @pytest.fixture
@@ -154,3 +157,16 @@ def bucket(s3: S3Server) -> str:
 @pytest.fixture
 def versioned_bucket(s3: S3Server) -> str:
     return s3.bucket(f"test-vbucket-{os.getpid()}-{next(_bucket_counter)}", versioned=True)
+
+
+@pytest.fixture
+def proxy(moto_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A fault proxy (tests/faultproxy.py) in front of the session's moto server; qvc's S3
+    endpoint points at it for this test."""
+    fault_proxy = FaultProxy(moto_server.endpoint).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", fault_proxy.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
+    try:
+        yield fault_proxy
+    finally:
+        fault_proxy.stop()

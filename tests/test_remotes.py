@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from qvc.errors import NoRemote, NotARepository, UsageError
 from qvc.remotes import RemoteSpec, open_remote, resolve_remote
 from qvc.repo import Repo
 from tests.conftest import Qvc, S3Server
-from tests.s3proxy import Faults, fault_proxy
+from tests.faultproxy import FaultProxy
 
 
 def config_of(work: Path) -> dict[str, object]:
@@ -128,9 +127,10 @@ def test_missing_bucket_is_not_added(qvc: Qvc, work: Path, s3: S3Server) -> None
 
 
 @pytest.fixture
-def careless_endpoint(moto_server: S3Server) -> Iterator[str]:
-    with fault_proxy(moto_server.port, Faults(strip_conditions=True)) as url:
-        yield url
+def careless_endpoint(proxy: FaultProxy) -> str:
+    """An S3 endpoint that accepts conditional writes and ignores them."""
+    proxy.add("strip_conditions", times=None)
+    return proxy.url
 
 
 def test_endpoint_ignoring_conditional_writes_is_reported(

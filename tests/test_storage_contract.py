@@ -15,10 +15,10 @@ from qvc import hashing
 from qvc.errors import CredentialsError, QvcError, RemoteError
 from qvc.storage import ObjectNotFound, PreconditionFailed, Store, open_store
 from qvc.storage.local import LocalStore
-from qvc.storage.s3 import S3Store
+from qvc.storage.s3 import S3Store, forget_clients
 from qvc.urls import parse_s3_url
 from tests.conftest import S3Server
-from tests.s3proxy import Faults, fault_proxy
+from tests.faultproxy import FaultProxy
 
 MiB = 1024 * 1024
 
@@ -181,21 +181,20 @@ def test_put_file_create_only(store: Store, tmp_path: Path) -> None:
     assert store.get("fresh") == big.read_bytes()
 
 
-def test_downloads_resume_after_a_cut_connection(bucket: str, moto_server: S3Server,
+def test_downloads_resume_after_a_cut_connection(bucket: str, proxy: FaultProxy,
                                                  tmp_path: Path) -> None:
     source = make_file(tmp_path / "big.bin", 3 * MiB)
     open_store(bucket).put_file("big.bin", source)
-    faults = Faults(cut_gets=2)
-    with fault_proxy(moto_server.port, faults) as endpoint:
-        store = open_store(bucket, endpoint_url=endpoint)
-        copy = tmp_path / "copy.bin"
-        seen: list[int] = []
-        store.get_to_file("big.bin", copy, progress=seen.append)
-        assert copy.read_bytes() == source.read_bytes() and sum(seen) == 3 * MiB
-        gets = [r for r in faults.requests if r.startswith("GET")]
-        assert len(gets) == 3 and "bytes=" in gets[1] and "bytes=" in gets[2]  # resumed
-        faults.cut_gets = 1
-        assert store.get("big.bin") == source.read_bytes()
+    proxy.add("cut", method="GET", times=2)
+    store = open_store(bucket, endpoint_url=proxy.url)
+    copy = tmp_path / "copy.bin"
+    seen: list[int] = []
+    store.get_to_file("big.bin", copy, progress=seen.append)
+    assert copy.read_bytes() == source.read_bytes() and sum(seen) == 3 * MiB
+    ranges = [e.request.headers.get("range", "") for e in proxy.requests("GET", "big.bin")]
+    assert len(ranges) == 3 and "bytes=" in ranges[1] and "bytes=" in ranges[2]  # resumed
+    proxy.add("cut", method="GET")
+    assert store.get("big.bin") == source.read_bytes()
 
 
 def test_versions(store: Store) -> None:
@@ -281,6 +280,27 @@ def test_injected_credentials_are_used(bucket: str) -> None:
     store.put("k", b"v")
     assert store.get("k") == b"v" and calls
     assert store.client._request_signer._credentials.access_key == "injected"
+
+
+def test_stores_connecting_the_same_way_share_one_client(
+        bucket: str, versioned_bucket: str, s3: S3Server,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making an S3 client is slow, so stores share one unless they connect differently."""
+    def client_of(url: str, **options: str) -> object:
+        store = open_store(url, **options)
+        assert isinstance(store, S3Store)
+        store.head("k")  # the client works
+        return store.client
+
+    shared = client_of(bucket)
+    assert client_of(versioned_bucket) is shared and client_of(bucket) is shared
+    assert client_of(bucket, endpoint_url=s3.endpoint) is not shared
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "someone-else")
+    assert client_of(bucket) is not shared
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    assert client_of(bucket) is shared
+    forget_clients()  # as a catalog login does
+    assert client_of(bucket) is not shared
 
 
 def test_registry_urls_have_no_path() -> None:

@@ -183,3 +183,20 @@ def test_gc_remote_aborts_only_old_uploads_under_the_package(work: Path, qvc: Qv
     left = client.list_multipart_uploads(Bucket=name).get("Uploads", [])
     assert [u["Key"] for u in left] == ["someone/else.bin"]
     assert all(u["UploadId"] != ours for u in left)
+
+
+def test_verify_after_clone_counts_older_versions_as_not_downloaded(
+        work: Path, qvc: Qvc, tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "v1")
+    (work / "README.md").write_text("# v2\n")
+    qvc("commit", "-a", "-m", "v2")
+    qvc("push", str(registry))
+    clone = tmp_path / "clone"
+    qvc("clone", str(registry), "test/pkg", str(clone))
+    result = json.loads(qvc("verify", "--json", cwd=clone).out)
+    assert result["ok"] and result["not_downloaded"] == 1
+    qvc("checkout", "HEAD~1", cwd=clone)  # fetches v1's object on demand
+    assert (clone / "README.md").read_text() == "# hello\n"
+    assert json.loads(qvc("verify", "--json", cwd=clone).out)["not_downloaded"] == 0

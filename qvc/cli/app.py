@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from qvc import __version__
 from qvc.errors import InvalidJSON
-from qvc.repo import Repo
+
+if TYPE_CHECKING:
+    from qvc.repo import Repo
 
 app = typer.Typer(
     add_completion=False,
@@ -37,6 +39,8 @@ def _root(
 
 
 def repo_here() -> Repo:
+    from qvc.repo import Repo
+
     return Repo.find(Path.cwd())
 
 

@@ -9,17 +9,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import app, emit_json, parse_json, repo_here, short
-from qvc.manifest import Manifest
-from qvc.ops import add as add_op
-from qvc.ops import commit as commit_op
-from qvc.ops import init as init_op
-from qvc.ops import log as log_op
-from qvc.ops import status as status_op
-from qvc.ops.tracking import Relation
-from qvc.repo import Commit
 
 if TYPE_CHECKING:
     from qvc.gitlink import GitLink  # dulwich loads only where git is needed
+    from qvc.manifest import Manifest
+    from qvc.ops.tracking import Relation
+    from qvc.repo import Commit
 
 
 @app.command()
@@ -28,6 +23,8 @@ def init(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Start tracking the current folder as a Quilt package."""
+    from qvc.ops import init as init_op
+
     result = init_op.init(Path.cwd(), name)
     git = result.git
     if as_json:
@@ -61,6 +58,8 @@ def add(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Stage files for the next commit (copies them into the object store)."""
+    from qvc.ops import add as add_op
+
     kwargs: dict[str, Any] = {}
     if meta is not None:
         kwargs["meta"] = parse_json(meta)
@@ -77,6 +76,8 @@ def rm(
     force: bool = typer.Option(False, "--force", "-f", help="Delete even uncommitted content."),
 ) -> None:
     """Stop tracking files (and delete them, unless --cached)."""
+    from qvc.ops import add as add_op
+
     result = add_op.rm(repo_here(), paths, cwd=Path.cwd(), cached=cached, force=force)
     for key in result.removed:
         typer.echo(f"rm '{key}'")
@@ -85,6 +86,8 @@ def rm(
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
     """Show staged, modified, deleted and untracked files."""
+    from qvc.ops import status as status_op
+
     result = status_op.status(repo_here())
     s = result.status
     if as_json:
@@ -145,6 +148,8 @@ def commit(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record the staged files as a new package version; prints its top hash."""
+    from qvc.ops import commit as commit_op
+
     kwargs: dict[str, Any] = {}
     if meta is not None:
         kwargs["meta"] = parse_json(meta)
@@ -176,6 +181,8 @@ def log(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show the commit history, newest first."""
+    from qvc.ops import log as log_op
+
     entries = log_op.log(repo_here(), limit, rev)
     if as_json:
         emit_json([commit_json(e.commit_id, e.commit, e.parent_top_hash) for e in entries])
@@ -203,6 +210,8 @@ def show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show a commit's header and its entries."""
+    from qvc.ops import log as log_op
+
     result = log_op.show(repo_here(), rev)
     c, m = result.commit, result.manifest
     parent = repo_here().commit(c.parent).top_hash if c.parent else None
@@ -226,6 +235,8 @@ def ls_(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List the logical keys of a commit."""
+    from qvc.ops import log as log_op
+
     m = log_op.show(repo_here(), rev).manifest
     if as_json:
         emit_json(entries_json(m))

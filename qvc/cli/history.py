@@ -6,18 +6,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from qvc.cli.app import app, emit_json, repo_here, short
 from qvc.errors import IntegrityError, UsageError
-from qvc.manifest import Entry
-from qvc.ops import checkout as checkout_op
-from qvc.ops import diff as diff_op
 from qvc.ops import gc as gc_op
-from qvc.ops import tag as tag_op
-from qvc.ops import verify as verify_op
+
+if TYPE_CHECKING:
+    from qvc.manifest import Entry
+    from qvc.ops import diff as diff_op
+    from qvc.ops import verify as verify_op
 
 
 @contextmanager
@@ -46,6 +46,8 @@ def checkout(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Bring the work tree (or PATHs) to a commit; refuses to overwrite uncommitted work."""
+    from qvc.ops import checkout as checkout_op
+
     with _bar("checkout", "file") as progress:
         result = checkout_op.checkout(repo_here(), rev, paths or None, cwd=Path.cwd(),
                                       force=force, progress=progress)
@@ -87,6 +89,8 @@ def diff(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show added, removed, modified, renamed files and metadata changes."""
+    from qvc.ops import diff as diff_op
+
     if revs and len(revs) > 2:
         raise UsageError("diff takes at most two revisions", "qvc diff [REV [REV]]")
     repo = repo_here()
@@ -130,6 +134,8 @@ def tag(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Name a commit (usable wherever a revision is), list tags, or delete one."""
+    from qvc.ops import tag as tag_op
+
     repo = repo_here()
     if list_ or (name is None and not delete):
         tags = tag_op.list_tags(repo)
@@ -162,6 +168,8 @@ def verify(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Re-hash manifests and objects; report what is missing or corrupt (exit 8)."""
+    from qvc.ops import verify as verify_op
+
     repo = repo_here()
     with _bar("verify", "B") as progress:
         if remote:
@@ -175,6 +183,7 @@ def verify(
     if as_json:
         emit_json({"ok": result.ok, "commits": result.commits, "manifests": result.manifests,
                    "objects": result.objects, "bytes": result.bytes, "repaired": repaired,
+                   "not_downloaded": result.not_downloaded,
                    "problems": [_problem_json(p) for p in result.problems]})
     else:
         _print_problems(result.problems)
@@ -182,6 +191,9 @@ def verify(
             typer.echo(f"repaired {repaired} object(s) from the remote")
         typer.echo(f"checked {result.commits} version(s), {result.manifests} manifest(s), "
                    f"{result.objects} object(s), {result.bytes} bytes")
+        if result.not_downloaded:
+            typer.echo(f"{result.not_downloaded} object(s) of older registry versions are not "
+                       "downloaded yet (checkout fetches them when needed)")
     if not result.ok:
         hint = ("push the versions again from a work tree whose objects verify" if remote else
                 "'qvc verify --repair' fetches intact copies from a remote that has them")

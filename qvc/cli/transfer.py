@@ -6,16 +6,14 @@ import sys
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from qvc.cli.app import app, emit_json, repo_here, short
-from qvc.ops import clone as clone_op
-from qvc.ops import delete as delete_op
-from qvc.ops import push as push_op
-from qvc.remotes import make_spec, open_remote, resolve_remote
-from qvc.repo import Repo, find_root
+
+if TYPE_CHECKING:
+    from qvc.ops import clone as clone_op
 
 
 class Bar:
@@ -76,12 +74,16 @@ def push(
     remote: str | None = typer.Argument(None, help="Remote name or registry URL."),
     dest: str | None = typer.Option(None, "--dest", help="Data prefix in the registry's bucket."),
     force: bool = typer.Option(False, "--force",
-                               help="Replace the remote latest even if it is not in your history."),
+                               help="Replace the remote latest even if it is not in your history "
+                               "(or the remote ignores conditional writes)."),
     no_copy: bool = typer.Option(False, "--no-copy",
                                  help="Write manifests and pointers only; keep physical keys."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Push every commit the registry lacks, then move its latest to HEAD."""
+    from qvc.ops import push as push_op
+    from qvc.remotes import make_spec, resolve_remote
+
     repo = repo_here()
     spec = resolve_remote(repo, remote)
     prefix = make_spec(None, spec.url, dest, spec.endpoint_url, spec.profile).dest if dest else None
@@ -112,6 +114,8 @@ def clone(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Copy a package from a registry into a new work tree (remote 'origin')."""
+    from qvc.ops import clone as clone_op
+
     with Bar("clone") as bar:
         result = clone_op.clone(registry, name, folder, rev=rev, progress=bar)
     if as_json:
@@ -130,6 +134,9 @@ def fetch(
 ) -> None:
     """Download the remote's versions (manifests, and the data of its latest); the work tree
     is left alone."""
+    from qvc.ops import clone as clone_op
+    from qvc.remotes import resolve_remote
+
     repo = repo_here()
     with Bar("fetch") as bar:
         result = clone_op.fetch(repo, resolve_remote(repo, remote), progress=bar)
@@ -152,6 +159,9 @@ def pull(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest."""
+    from qvc.ops import clone as clone_op
+    from qvc.remotes import resolve_remote
+
     repo = repo_here()
     with Bar("pull") as bar:
         result = clone_op.pull(repo, resolve_remote(repo, remote), progress=bar)
@@ -175,6 +185,10 @@ def delete(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Delete a package (or one version) from a registry: pointers only, never data."""
+    from qvc.ops import delete as delete_op
+    from qvc.remotes import open_remote, resolve_remote
+    from qvc.repo import Repo, find_root
+
     root = find_root(Path.cwd())
     spec = resolve_remote(Repo(root) if root else None, registry)
     result = delete_op.delete(open_remote(spec), name, rev)

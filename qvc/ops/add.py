@@ -17,7 +17,7 @@ from qvc.manifest import validate_key, validate_meta
 from qvc.objects import FileStat
 from qvc.ops.paths import to_key, under
 from qvc.repo import Repo
-from qvc.workspace import content_matches, stat_path, walk
+from qvc.workspace import Walk, changed_rows, content_matches, stat_path, walk
 
 _KEEP = object()
 
@@ -66,7 +66,10 @@ def _add_one(
             raise PathError(f"{shown} is ignored by a .qvcignore file", "use 'qvc add -f' to add it anyway")
         files: dict[str, FileStat | None] = {key: None}
     elif target.is_dir() and not target.is_symlink():
-        files = dict(walk(repo.root, rules, key, force=force).files)  # keep the walk's stats
+        tree = walk(repo.root, rules, key, force=force)
+        if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, progress):
+            return
+        files = dict(tree.files)  # keep the walk's stats
         # Tracked files stay tracked when a .qvcignore starts to match them (as in git).
         files.update(dict.fromkeys(k for k in index.tracked() if under(k, key)
                                    and k not in files
@@ -78,8 +81,7 @@ def _add_one(
         if not any(under(k, key) for k in index.tracked()):
             raise PathError(f"{shown} did not match any file", "check the path with 'qvc status'")
     if tracked_only:
-        files = {k: st for k, st in files.items()
-                 if k in index.rows and index.rows[k][0] is not None}
+        files = {k: st for k, st in files.items() if index.is_tracked(k)}
     for file_key, st in files.items():
         _stage_file(repo, index, file_key, meta, result, progress, st)
     for gone in [k for k in index.tracked() if under(k, key) and k not in files]:
@@ -88,18 +90,32 @@ def _add_one(
             result.removed.append(gone)
 
 
+def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
+                   progress: Callable[[int], None] | None) -> bool:
+    """Stage a walk of the whole work tree by its changed rows only, when it holds exactly
+    the tracked files (the common case); False when it does not."""
+    changed = changed_rows(index, tree)
+    if changed is None:
+        return False
+    result.unchanged += len(tree.keys) - len(changed)
+    for i in changed:
+        walked = FileStat(*tree.stats[4 * i:4 * i + 4])
+        _stage_file(repo, index, tree.keys[i], _KEEP, result, progress, walked)
+    return True
+
+
 def _stage_file(
     repo: Repo, index: Index, key: str, meta: Any, result: AddResult,
     progress: Callable[[int], None] | None, walked: FileStat | None = None,
 ) -> None:
     """Stage one file; ``walked`` is its stat from the walk that found it (saves an lstat)."""
-    row = index.rows.get(key)
     st = walked or stat_path(repo.root, key)
     if st is None:
         return
-    if row is not None and row[0] is not None and meta is _KEEP and index.matches_stat(row, st):
+    if meta is _KEEP and index.stat_matches(key, st):
         result.unchanged += 1
         return
+    row = index.rows.get(key)
     h, st = repo.objects.add_file(f"{repo.root}/{key}")
     crashpoints.reach("add.after_object")
     result.bytes_hashed += st.size

@@ -14,13 +14,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from qvc import crashpoints, userconfig
 from qvc.errors import NothingToDo
-from qvc.hashing import Hash
-from qvc.index import Index
-from qvc.manifest import Entry, Manifest, diff, validate_meta
+from qvc.manifest import Manifest, parse, validate_meta
+from qvc.ops import splice
+from qvc.registry import PACKAGES
 from qvc.repo import Commit, Repo
 
 _UNSET: Any = object()
@@ -37,21 +36,12 @@ class CommitResult:
     deleted: int
 
 
-def build_manifest(repo: Repo, index: Index, message: str | None, user_meta: Any) -> Manifest:
-    """The manifest of the staged entries, physical keys pointing into the object store."""
+def commit_header(message: str | None, user_meta: Any) -> dict[str, Any]:
     header: dict[str, Any] = {"version": "v0"}
     if user_meta is not _UNSET:
         header["user_meta"] = user_meta
     header["message"] = message
-    base = "file://" + quote(str(repo.objects.root.resolve())) + "/"
-    entries = {}
-    for key, (staged, _, _) in index.rows.items():
-        if staged is None:
-            continue
-        h = Hash(staged[1], staged[2])
-        physical = base + quote(repo.objects.name(h))
-        entries[key] = Entry(key, physical, staged[0], h, staged[3])
-    return Manifest(header=header, entries=entries)
+    return header
 
 
 def author(root: Path | None = None) -> str:
@@ -88,23 +78,37 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
     with repo.lock():
         index = repo.load_index()
         parent = repo.head()
-        parent_manifest = repo.manifest(parent.top_hash) if parent else None
-        if meta is _UNSET and parent_manifest and "user_meta" in parent_manifest.header:
-            meta = parent_manifest.header["user_meta"]
-        manifest = build_manifest(repo, index, message, meta)
-        top = manifest.top_hash()
+        parent_data = repo.registry.store.get(PACKAGES + parent.top_hash) if parent else None
+        parent_header = _header(parent_data) if parent_data else None
+        if meta is _UNSET and parent_header and "user_meta" in parent_header:
+            meta = parent_header["user_meta"]
+        header = commit_header(message, meta)
         added, modified, deleted = index.staged_changes()
-        if parent_manifest is not None and diff(parent_manifest, manifest).empty:
+        if (parent_header is not None and index.nothing_staged()
+                and _view(parent_header) == _view(header)):
             raise NothingToDo("nothing to commit: the staged state equals HEAD",
                               "stage changes with 'qvc add PATH', or commit -a")
-        if parent is None and not manifest.entries and meta is _UNSET:
-            raise NothingToDo("nothing to commit: nothing is staged", "stage files with 'qvc add .'")
-        commit_id, pointer = record_commit(repo, manifest, top, message, extra)
-        index.reset_head(commit_id, manifest)
+        if parent is None and not index.tracked() and meta is _UNSET:
+            raise NothingToDo("nothing to commit: nothing is staged",
+                              "stage files with 'qvc add .'")
+        data, top = splice.build(repo, index, header,
+                                 (parent.top_hash, parent_data) if parent and parent_data else None)
+        commit_id, pointer = record_commit(repo, splice.Serialized(data), top, message, extra)
+        index.committed(commit_id)
         repo.save_index(index)
         crashpoints.reach("commit.after_index")
     return CommitResult(commit_id, top, parent.top_hash if parent else None, pointer,
                         len(added), len(modified), len(deleted))
+
+
+def _header(manifest: bytes) -> dict[str, Any]:
+    """A stored manifest's header: its first line, parsed and checked like a whole one."""
+    return parse(manifest[:manifest.find(b"\n") + 1] or manifest, source="parent manifest").header
+
+
+def _view(header: dict[str, Any]) -> dict[str, Any]:
+    """What makes two headers different commits (a new message alone does not)."""
+    return {k: v for k, v in header.items() if k != "message"}
 
 
 def _git_commit(root: Path) -> dict[str, str]:

@@ -43,6 +43,7 @@ class VerifyResult:
     objects: int = 0
     bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
+    not_downloaded: int = 0  # objects of registry versions nothing local needs yet
 
     @property
     def ok(self) -> bool:
@@ -67,8 +68,19 @@ def verify(repo: Repo, rev: str | None = None, *, everything: bool = False,
             uses.setdefault((entry.hash, entry.size), []).append((top, entry.logical_key))
     result.objects = len(uses)
     result.bytes = sum(size for _, size in uses)
-    _check_objects(repo, uses, result, progress)
+    _check_objects(repo, uses, result, progress, set() if rev else _remote_only(repo))
     return result
+
+
+def _remote_only(repo: Repo) -> set[str]:
+    """Versions that came from a registry (fetch wrote their commit records) and that neither
+    HEAD, a tag nor a local commit needs: their objects may not be downloaded yet, and
+    checkout fetches them on demand, so a missing one is not damage."""
+    fetched, local = set(), set()
+    for _, commit in repo.all_commits():
+        (fetched if "pointer" in commit.extra else local).add(commit.top_hash)
+    needed = {repo.commit(c).top_hash for c in [repo.head_id(), *repo.tags().values()] if c}
+    return fetched - local - needed
 
 
 def _select(repo: Repo, rev: str | None, everything: bool, result: VerifyResult) -> set[str]:
@@ -88,7 +100,8 @@ def _all_commit_ids(repo: Repo) -> list[str]:
 
 
 def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]]],
-                   result: VerifyResult, progress: Progress | None) -> None:
+                   result: VerifyResult, progress: Progress | None,
+                   remote_only: set[str]) -> None:
     """Re-hash each object once, in parallel (hashlib releases the GIL on large buffers)."""
     done = 0
 
@@ -103,7 +116,9 @@ def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]
             done += size
             if progress:
                 progress(done, result.bytes)
-            if problem:
+            if problem == "missing" and all(top in remote_only for top, _ in uses[(h, size)]):
+                result.not_downloaded += 1
+            elif problem:
                 entries = sorted(uses[(h, size)])
                 detail = f"object {h.hex[:12]} ({size} bytes) is {_wording(problem)}"
                 result.problems.append(Problem(problem, detail, h, size, entries))

@@ -1,7 +1,10 @@
 """A Store over an S3 bucket (AWS or S3-compatible): the only module that imports boto3.
 
-One client per store, created on first use and shared by all threads (botocore clients are
-thread-safe; sessions are not). The client config is explicit because botocore's defaults have
+Clients are shared: every store that connects the same way (endpoint, profile, credential
+source, region, retries and timeouts) uses one client, made on first use, by all its threads
+(botocore clients are thread-safe; sessions are not, so each client gets a session of its own,
+made under a lock). :func:`forget_clients` drops them when the credentials behind them change,
+e.g. on a catalog login. The client config is explicit because botocore's defaults have
 changed between releases: standard retries with a bounded number of attempts, timeouts, a
 connection pool large enough for parallel transfers, and SHA-256 request checksums.
 
@@ -71,6 +74,22 @@ DEFAULT_ATTEMPTS = 5
 BODY_ATTEMPTS = 5  # botocore never retries errors raised while reading a response body
 _READ_BLOCK = 1 << 20
 
+# Making a client costs tens of milliseconds (botocore loads its service model), and a single
+# command opens several stores for one bucket, so clients live for the process.
+_CLIENTS: dict[tuple[object, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+# What else decides how a new client connects and whom it authenticates as.
+_CLIENT_ENV = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+               "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION",
+               "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+def forget_clients() -> None:
+    """Drop the shared clients: stores that have no client yet make fresh ones (with the
+    credentials of the moment). Stores already holding one keep it."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.clear()
+
 
 @dataclass(frozen=True)
 class MultipartUpload:
@@ -92,7 +111,6 @@ class S3Store:
         self.max_attempts = max_attempts or _env_attempts()
         self.timeouts = (connect_timeout, read_timeout)
         self._client: Any = None
-        self._lock = threading.Lock()
         self._bucket_checked = False
 
     @classmethod
@@ -113,13 +131,22 @@ class S3Store:
 
     @property
     def client(self) -> Any:
+        """The shared client for the way this store connects (made on first use)."""
         if self._client is None:
-            with self._lock:
-                if self._client is None:
+            key = self._client_key()
+            with _CLIENTS_LOCK:
+                client = _CLIENTS.get(key)
+                if client is None:
                     with self.translating(""):
-                        self._client = self._session().client(
+                        client = self._session().client(
                             "s3", endpoint_url=self.endpoint_url, config=self._config())
+                    _CLIENTS[key] = client
+            self._client = client
         return self._client
+
+    def _client_key(self) -> tuple[object, ...]:
+        return (self.endpoint_url, self.profile, self.credentials, self.max_attempts,
+                self.timeouts, *(os.environ.get(name) for name in _CLIENT_ENV))
 
     @property
     def endpoint(self) -> str:

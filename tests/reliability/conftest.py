@@ -1,29 +1,17 @@
-"""Fixtures for fault tests: a fault proxy in front of moto, and buckets reached through it."""
+"""Fixtures for fault tests: buckets reached through the fault proxy (tests/conftest.py's
+``proxy``), and a client that bypasses it."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import S3Server
-from tests.reliability.faultproxy import FaultProxy
+from tests.faultproxy import FaultProxy
 
 _names = iter(range(1_000_000))
-
-
-@pytest.fixture
-def proxy(moto_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    """A fault proxy in front of the session's moto server; qvc's S3 endpoint points at it."""
-    fault_proxy = FaultProxy(moto_server.endpoint).start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", fault_proxy.url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
-    try:
-        yield fault_proxy
-    finally:
-        fault_proxy.stop()
 
 
 @pytest.fixture

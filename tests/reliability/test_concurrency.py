@@ -18,7 +18,8 @@ import pytest
 from qvc.registry import Registry
 from qvc.storage import open_store
 from tests.conftest import Qvc, S3Server
-from tests.reliability.helpers import registry_problems
+from tests.faultproxy import FaultProxy
+from tests.reliability.helpers import assert_clean_error, registry_problems
 
 NAME = "test/pkg"
 
@@ -121,3 +122,28 @@ def test_two_work_trees_push_the_same_package(tmp_path: Path, work: Path, qvc: Q
     assert not closure.problems, closure.problems
     listed = [top for pointer, top in closure.versions[NAME] if pointer != "latest"]
     assert len(listed) == len(set(listed)) == 2  # base and the winner; the loser took its own back
+
+
+def test_racing_pushes_to_an_endpoint_ignoring_conditional_writes_are_refused(
+        tmp_path: Path, work: Path, qvc: Qvc, proxy: FaultProxy, proxied_bucket: str) -> None:
+    """Where If-None-Match / If-Match are dropped, 'latest' has no compare-and-swap: two racing
+    pushes would both succeed and one version would silently stop being latest. Once the
+    remote's probe has found that out, both pushes are refused; --force is the way through."""
+    proxy.add("strip_conditions", times=None)
+    alice, bob = diverging_clones(tmp_path, work, qvc, proxied_bucket)
+    for tree in (alice, bob):
+        added = qvc("remote", "add", "careless", proxied_bucket, "--endpoint-url", proxy.url,
+                    cwd=tree)
+        assert "ignores conditional writes" in added.err
+    registry = Registry(open_store(proxied_bucket))
+    base = registry.read_latest(NAME)
+    results = together((["push", "careless"], alice), (["push", "careless"], bob))
+    for result in results:
+        assert_clean_error(result.returncode, result.stderr, 7, "ignores conditional writes",
+                           "--force")
+    assert registry.read_latest(NAME) == base
+    assert len(registry.versions(NAME)) == 2  # base and latest: nothing of theirs was listed
+    qvc("push", "careless", "--force", cwd=bob)
+    found = registry.read_latest(NAME)
+    assert found is not None and found.top_hash == log_tops(qvc, bob)[0]
+    assert not registry_problems(proxied_bucket).problems

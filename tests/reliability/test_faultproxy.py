@@ -11,10 +11,15 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionClosedError, ResponseStreamingError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    IncompleteReadError,
+    ResponseStreamingError,
+)
 
 from tests.conftest import S3Server
-from tests.reliability.faultproxy import FaultProxy, flip
+from tests.faultproxy import FaultProxy, flip
 
 DATA = bytes(range(256)) * 64
 
@@ -110,6 +115,38 @@ def test_truncate_cuts_the_body_which_boto3_does_not_retry(proxy: FaultProxy,
     with pytest.raises(ResponseStreamingError):
         response["Body"].read()
     assert len(proxy.requests("GET")) == 1
+
+
+def test_cut_delivers_exactly_half_the_body_then_ends(proxy: FaultProxy, proxied_bucket: str,
+                                                      direct: Any) -> None:
+    name = bucket_name(proxied_bucket)
+    direct.put_object(Bucket=name, Key="k", Body=DATA)
+    proxy.add("cut", method="GET")
+    body = client(proxy).get_object(Bucket=name, Key="k")["Body"]
+    received = b""
+    with pytest.raises(IncompleteReadError):  # botocore's Content-Length check
+        for chunk in body.iter_chunks(1024):
+            received += chunk
+    assert received == DATA[: len(DATA) // 2]
+    ranged = client(proxy).get_object(Bucket=name, Key="k", Range=f"bytes={len(received)}-")
+    assert received + ranged["Body"].read() == DATA
+
+
+def test_strip_conditions_lets_a_second_create_only_write_through(proxy: FaultProxy,
+                                                                  proxied_bucket: str,
+                                                                  direct: Any) -> None:
+    name = bucket_name(proxied_bucket)
+    s3 = client(proxy)
+    s3.put_object(Bucket=name, Key="k", Body=b"first", IfNoneMatch="*")
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket=name, Key="k", Body=b"second", IfNoneMatch="*")
+    proxy.add("strip_conditions", times=None)
+    s3.put_object(Bucket=name, Key="k", Body=b"third", IfNoneMatch="*")
+    s3.put_object(Bucket=name, Key="k", Body=b"fourth", IfMatch='"not-the-etag"')
+    assert direct.get_object(Bucket=name, Key="k")["Body"].read() == b"fourth"
+    assert statuses(proxy, "PUT") == [200, 412, 200, 200]
+    sent = [e.request.headers for e in proxy.requests("PUT")]
+    assert sent[2]["if-none-match"] == "*" and sent[3]["if-match"] == '"not-the-etag"'
 
 
 def test_bitflip_changes_one_bit_of_the_response(proxy: FaultProxy, proxied_bucket: str,

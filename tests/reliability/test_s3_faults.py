@@ -19,7 +19,7 @@ from botocore.config import Config
 from qvc.registry import Registry
 from qvc.storage import open_store
 from tests.conftest import Qvc, S3Server
-from tests.reliability.faultproxy import FaultProxy
+from tests.faultproxy import FaultProxy
 from tests.reliability.helpers import assert_clean_error, registry_problems
 
 NAME = "test/pkg"

@@ -18,11 +18,18 @@ Actions:
 ``delay``
     sleep ``seconds`` before forwarding.
 ``truncate``
-    send the headers and half the response body, then reset.
+    send the headers and half the response body, then reset (the client's TCP stack may drop
+    bytes it had not read yet, so the client may see a failure before any of the body).
+``cut``
+    send the headers and half the response body, then close cleanly: the client reads exactly
+    half the body, then end of stream (a download to resume from where it stopped).
 ``bitflip``
     flip one bit in the middle of the response body.
 ``bitflip_request``
     flip one bit in the middle of the uploaded payload before forwarding.
+``strip_conditions``
+    forward without ``If-None-Match`` / ``If-Match``, as S3-compatible stores that accept
+    conditional writes and ignore them do (the log keeps what the client sent).
 
 Request bodies may come with Content-Length or ``Transfer-Encoding: chunked``; they are
 forwarded with a Content-Length. ``aws-chunked`` payloads are forwarded as they are (the server
@@ -49,10 +56,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 ERRORS = {"500": (500, "InternalError"), "503": (503, "SlowDown"), "429": (429, "Throttling")}
-ACTIONS = {*ERRORS, "200_error", "reset_before", "reset_after", "delay", "truncate", "bitflip",
-           "bitflip_request"}
+ACTIONS = {*ERRORS, "200_error", "reset_before", "reset_after", "delay", "truncate", "cut",
+           "bitflip", "bitflip_request", "strip_conditions"}
 _HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "expect", "te",
         "upgrade", "content-length"}
+_CONDITIONS = {"if-none-match", "if-match"}
 
 
 @dataclass(frozen=True)
@@ -205,17 +213,23 @@ class _Handler(BaseHTTPRequestHandler):
             if problem:
                 self._send(400, xml, error_xml(problem), req)
             else:
-                self._respond(action, req, *self._forward(proxy, req, body))
+                dropped = _HOP | _CONDITIONS if action == "strip_conditions" else _HOP
+                self._respond(action, req, *self._forward(proxy, req, body, dropped))
 
     def _respond(self, action: str | None, req: Request, status: int,
                  headers: list[tuple[str, str]], payload: bytes) -> None:
         if action == "reset_after":
             self._reset()
-        elif action == "truncate":
+        elif action in ("truncate", "cut"):
             self._send_head(status, headers, len(payload), req)
             self._log = _ignore  # logged with the status sent
             self.wfile.write(payload[: len(payload) // 2])
-            self._reset()
+            if action == "truncate":
+                self._reset()
+            else:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)  # FIN after the data: nothing lost
+                self.close_connection = True
         else:
             self._send(status, headers, flip(payload) if action == "bitflip" else payload, req)
 
@@ -235,9 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
             yield self.rfile.read(size)
             self.rfile.readline()
 
-    def _forward(self, proxy: FaultProxy, req: Request,
-                 body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+    def _forward(self, proxy: FaultProxy, req: Request, body: bytes,
+                 dropped: set[str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
         if body or req.method in ("PUT", "POST"):
             headers["Content-Length"] = str(len(body))
         target = req.path + (f"?{req.query}" if req.query else "")
