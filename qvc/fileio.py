@@ -7,6 +7,7 @@ crash cannot leave a zero-length file under the final name.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -93,25 +94,25 @@ def sync_filesystem(path: str | os.PathLike[str]) -> None:
 SMALL_BATCH = 128
 
 
-def sync_written(folder: str | os.PathLike[str], written: list[str]) -> None:
+def sync_written(folder: str | os.PathLike[str], written: list[str] | None) -> None:
     """Make freshly written files (and their folder entries) durable.
 
     A few files are fsynced one by one, so the cost is proportional to our own data; a large
-    batch is flushed with one ``syncfs``, which is far cheaper than thousands of fsyncs but
-    also waits for other programs' dirty data on the same filesystem.
+    batch (or ``None``: more than the caller cared to list) is flushed with one ``syncfs``,
+    which is far cheaper than thousands of fsyncs but also waits for other programs' dirty
+    data on the same filesystem. The caller clears its list afterwards.
     """
-    if len(written) > SMALL_BATCH:
+    if written is None or len(written) > SMALL_BATCH:
         sync_filesystem(folder)
-    else:
-        for name in written:
-            fd = os.open(name, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        for parent in {os.path.dirname(name) for name in written}:
-            fsync_dir(parent)
-    written.clear()
+        return
+    for name in written:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for parent in {os.path.dirname(name) for name in written}:
+        fsync_dir(parent)
 
 
 def os_error(exc: OSError, path: str | os.PathLike[str]) -> Exception:
@@ -131,7 +132,5 @@ def os_error(exc: OSError, path: str | os.PathLike[str]) -> Exception:
 
 
 def _silent_unlink(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

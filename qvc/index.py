@@ -92,7 +92,7 @@ class Index:
     @property
     def pos(self) -> dict[str, int]:
         if self._pos is None:
-            self._pos = {k: i for i, k in enumerate(self.base.keys)}
+            self._pos = dict(zip(self.base.keys, range(len(self.base.keys)), strict=True))
         return self._pos
 
     def row(self, key: str) -> Row | None:

@@ -2,9 +2,18 @@
 
 Every folder on the way to a file is opened relative to its parent with ``O_NOFOLLOW``, so a
 symbolic link planted anywhere in the work tree (or in a hostile manifest's key) cannot make
-qvc write or delete outside it. A file is copied to a temp name in its destination folder and
-renamed over the old one: readers see the old bytes or the new ones, and a symlink standing at
-the destination is replaced itself, never written through.
+qvc write or delete outside it. :class:`TreeWriter` keeps those folder descriptors open across
+a batch, so a file in an already opened folder costs one ``openat`` + ``write`` + ``close``.
+
+Two ways to put a file at its name:
+
+* a name nobody holds is created in place with ``O_CREAT | O_EXCL | O_NOFOLLOW``
+  (:meth:`TreeWriter.write`): ``O_EXCL`` never follows a link nor opens anything that exists,
+  so nothing but our own new file is touched. A crash can leave that file short; callers record
+  files as done (index, HEAD) only after the batch, so a short file is seen as not matching;
+* a name already taken (a file, a link, a folder) gets a temp file in the same folder renamed
+  over it: readers see the old bytes or the new ones, and a symbolic link standing there is
+  replaced itself, never written through. :func:`write_entry` always takes this way.
 
 No per-file fsync: callers write a batch and then flush once (``fileio.sync_filesystem``)
 before recording anything that claims the files are there.
@@ -17,15 +26,139 @@ import errno
 import itertools
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 
 from qvc.errors import PathError
 from qvc.fileio import os_error
 from qvc.manifest import validate_key
 from qvc.objects import FileStat
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
 _names = itertools.count()
+
+
+class TreeWriter:
+    """Writes files under ``root``, opening each folder once; a context manager that closes
+    the folders it holds (at most ``max_open`` at a time) on exit. Not for use by two threads.
+
+    Raises PathError if a folder on the way is a symbolic link or not a folder, or if a folder
+    stands where a file should go; other OSErrors become the matching QvcError.
+    """
+
+    def __init__(self, root: Path, max_open: int = 64) -> None:
+        self.root = root
+        self._max_open = max(2, max_open)
+        self._folders: dict[str, int] = {}  # 'a/b' -> descriptor, oldest first
+        try:
+            self._root_fd = os.open(root, _DIR_FLAGS)
+        except OSError as exc:
+            raise os_error(exc, root) from exc
+
+    def __enter__(self) -> TreeWriter:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for fd in self._folders.values():
+            os.close(fd)
+        self._folders.clear()
+        if self._root_fd >= 0:
+            os.close(self._root_fd)
+            self._root_fd = -1
+
+    def write(self, key: str, data: bytes) -> FileStat:
+        """Put ``data`` at ``root/key``: created in place when the name is free, else through
+        a temp file renamed over what stands there. Returns the new file's stat."""
+        folder, name = self._parent(key)
+        try:
+            out = os.open(name, _NEW_FILE, 0o666, dir_fd=folder)
+        except FileExistsError:
+            return self._replace(folder, name, key, lambda out: _write_fd(out, data))
+        except OSError as exc:
+            raise os_error(exc, self.root / key) from exc
+        try:
+            _write_fd(out, data)
+            return FileStat.of(os.fstat(out))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=folder)  # no short file left behind (disk full...)
+            raise os_error(exc, self.root / key) from exc
+        finally:
+            os.close(out)
+
+    def copy(self, key: str, source: Path) -> FileStat:
+        """Copy the file ``source`` to ``root/key`` atomically (temp file, then rename)."""
+        folder, name = self._parent(key)
+
+        def fill(out: int) -> None:
+            try:
+                src = os.open(source, os.O_RDONLY)
+            except OSError as exc:
+                raise os_error(exc, source) from exc
+            try:
+                _copy_fd(src, out, os.fstat(src).st_size)
+            except OSError as exc:
+                raise os_error(exc, source) from exc
+            finally:
+                os.close(src)
+
+        return self._replace(folder, name, key, fill)
+
+    def _replace(self, folder: int, name: str, key: str, fill: Callable[[int], None]) -> FileStat:
+        tmp = f".{name}.{os.getpid()}-{next(_names)}.qvc-tmp"
+        try:
+            out = os.open(tmp, _NEW_FILE, 0o666, dir_fd=folder)
+        except OSError as exc:
+            raise os_error(exc, self.root / key) from exc
+        try:
+            try:
+                fill(out)
+            finally:
+                os.close(out)
+            os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+        except IsADirectoryError:
+            raise PathError(f"{self.root / key} is a folder; a file of the package goes there",
+                            "move the folder away and run the command again") from None
+        except OSError as exc:
+            raise os_error(exc, self.root / key) from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=folder)
+        # after the rename: it may change the inode's ctime, which the stat cache compares
+        return FileStat.of(os.stat(name, dir_fd=folder, follow_symlinks=False))
+
+    def _parent(self, key: str) -> tuple[int, str]:
+        """(descriptor of the key's folder, file name), the folder created if missing."""
+        folder, _, name = validate_key(key).rpartition("/")
+        return (self._folder(folder) if folder else self._root_fd), name
+
+    def _folder(self, folder: str) -> int:
+        fd = self._folders.get(folder)
+        if fd is not None:
+            return fd
+        parent, _, part = folder.rpartition("/")
+        parent_fd = self._folder(parent) if parent else self._root_fd
+        try:
+            fd = _open_child(parent_fd, part, self.root)
+        except FileNotFoundError:
+            try:
+                os.mkdir(part, 0o777, dir_fd=parent_fd)
+            except FileExistsError:
+                pass  # created concurrently: opened (and checked) below
+            except OSError as exc:
+                raise os_error(exc, self.root / folder) from exc
+            fd = _open_child(parent_fd, part, self.root)
+        if len(self._folders) >= self._max_open:  # the oldest: batches go folder by folder
+            os.close(self._folders.pop(next(iter(self._folders))))
+        self._folders[folder] = fd
+        return fd
 
 
 def write_entry(root: Path, key: str, source_object: Path) -> FileStat:
@@ -34,24 +167,8 @@ def write_entry(root: Path, key: str, source_object: Path) -> FileStat:
     Creates missing parent folders. Raises PathError if a parent is a symbolic link or not
     a folder, or if a folder stands where the file should go.
     """
-    parts = validate_key(key).split("/")
-    folder = _open_parents(root, parts[:-1], create=True)
-    name = parts[-1]
-    tmp = f".{name}.{os.getpid()}-{next(_names)}.qvc-tmp"
-    try:
-        _copy_into(folder, tmp, source_object)
-        try:
-            os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
-        except IsADirectoryError:
-            raise PathError(f"{root / key} is a folder; a file of the package goes there",
-                            "move the folder away and run the command again") from None
-        except OSError as exc:
-            raise os_error(exc, root / key) from exc
-        return FileStat.of(os.stat(name, dir_fd=folder, follow_symlinks=False))
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=folder)
-        os.close(folder)
+    with TreeWriter(root, max_open=2) as writer:
+        return writer.copy(key, source_object)
 
 
 def remove_entry(root: Path, key: str) -> None:
@@ -83,30 +200,6 @@ def remove_entry(root: Path, key: str) -> None:
             os.close(fd)
 
 
-def _open_parents(root: Path, parts: list[str], create: bool) -> int:
-    """A descriptor of ``root/parts...``, each component opened without following links."""
-    try:
-        fd = os.open(root, _DIR_FLAGS)
-    except OSError as exc:
-        raise os_error(exc, root) from exc
-    for part in parts:
-        try:
-            child = _open_child(fd, part, root)
-        except FileNotFoundError:
-            if not create:
-                os.close(fd)
-                raise
-            with contextlib.suppress(FileExistsError):  # created concurrently: re-checked below
-                os.mkdir(part, 0o777, dir_fd=fd)
-            child = _open_child(fd, part, root)
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-        fd = child
-    return fd
-
-
 def _open_child(parent: int, part: str, root: Path) -> int:
     try:
         return os.open(part, _DIR_FLAGS, dir_fd=parent)
@@ -127,17 +220,10 @@ def _is_link(parent: int, part: str) -> bool:
         return False
 
 
-def _copy_into(folder: int, name: str, source: Path) -> None:
-    out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                  0o666, dir_fd=folder)
-    try:
-        with open(source, "rb") as src:
-            size = os.fstat(src.fileno()).st_size
-            _copy_fd(src.fileno(), out, size)
-    except OSError as exc:
-        raise os_error(exc, source) from exc
-    finally:
-        os.close(out)
+def _write_fd(out: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(out, view):]
 
 
 def _copy_fd(src: int, out: int, size: int) -> None:
@@ -155,6 +241,4 @@ def _copy_fd(src: int, out: int, size: int) -> None:
             raise
     os.lseek(src, offset, os.SEEK_SET)
     while block := os.read(src, 1 << 20):
-        view = memoryview(block)
-        while view:
-            view = view[os.write(out, view):]
+        _write_fd(out, block)

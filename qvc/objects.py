@@ -1,29 +1,46 @@
 """The local content-addressed object store under ``.qvc/objects/``.
 
 An object is named by the hex digest of its ``sha2-256-chunked`` hash (legacy ``SHA256``
-objects live under ``objects/sha256/``). Objects are written once to a temp name, renamed into
-place, and made read-only; they are never modified, so every manifest that points at one stays
-valid whatever happens to the work tree. Objects are made durable in one batch
-(:meth:`ObjectStore.sync`) before anything that references them is written.
+objects live under ``objects/sha256/``) and is never modified once complete, so every manifest
+that points at one stays valid whatever happens to the work tree.
+
+A small object is created directly at its final name, writable (``0o600``), and made exactly
+``0o444`` by ``fchmod`` only after its last byte is written (``fchmod`` ignores the umask, so
+no creation mode can pass for that mark). A writer that finds a file of another mode or size
+at an object's name takes it for a killed writer's leftover and replaces it. Objects are made
+durable in one batch (:meth:`ObjectStore.sync`) before anything that references them is
+written.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import errno
+import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from qvc.errors import CorruptObject, PathError
-from qvc.fileio import os_error, sync_written
+from qvc.fileio import SMALL_BATCH, os_error, sync_written
 from qvc.hashing import CHUNKED, LEGACY_SHA256, Hash, StreamHasher, chunk_size, combine
 
 SMALL = 8 * 1024 * 1024
+COMPLETE = 0o444  # the mode of a finished object, and only of a finished one
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# O_NONBLOCK: a FIFO swapped in for a walked file must not hang the open (no effect on files)
+_READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
+_BATCH = 256  # files per task of the parallel writer (amortises the hand-over between threads)
+_PARALLEL_MIN = 2 * _BATCH  # below this, threads cost more than they save
+
+T = TypeVar("T")
 
 
 class FileStat(NamedTuple):
@@ -45,105 +62,174 @@ class ObjectStore:
         self.root = root
         self.tmp = root / "tmp"
         self._names = itertools.count()
-        self.written: list[str] = []  # objects published by this process, not yet synced
+        # objects created by this process and not yet synced; None once there are too many
+        # to fsync one by one (then one syncfs covers them all, and we keep no list)
+        self._written: list[str] | None = []
 
     def name(self, h: Hash) -> str:
         """The object's path relative to the store root, '/'-separated (plain strings: this
         runs once per file in add and commit, where pathlib's parsing costs more than I/O)."""
-        digest = h.hex
         if h.type == CHUNKED:
-            return f"{digest[:2]}/{digest[2:]}"
+            return _fan_out(h.hex)
         if h.type == LEGACY_SHA256:
-            return f"sha256/{digest[:2]}/{digest[2:]}"
-        return f"{h.type.lower()}/{digest}"
+            return f"sha256/{_fan_out(h.hex)}"
+        return f"{h.type.lower()}/{h.hex}"
 
     def path(self, h: Hash) -> Path:
         return self.root / self.name(h)
 
     def has(self, h: Hash, size: int) -> bool:
+        """True if the object is present with ``size`` bytes. Readers re-hash what they must
+        trust (a damaged object is then reported as corrupt, not as missing); writers also
+        require the complete mode before they skip a write."""
         try:
             return os.stat(f"{self.root}/{self.name(h)}").st_size == size
         except FileNotFoundError:
             return False
+
+    def sync(self) -> None:
+        """Make every object this process wrote durable (before anything references it)."""
+        sync_written(self.root, self._written)
+        self._written = []
+
+    def _note_written(self, final: str) -> None:
+        written = self._written
+        if written is not None:
+            written.append(final)  # list.append is atomic: writer threads share the list
+            if len(written) > SMALL_BATCH:
+                self._written = None
+
+    def add_files(
+        self, items: Iterable[tuple[T, str, FileStat | None]], workers: int | None = None
+    ) -> Iterator[tuple[T, Hash, FileStat]]:
+        """:meth:`add_file` for each ``(tag, path, walked)``, yielding ``(tag, hash, stat)`` in
+        order. Large batches run in ``workers`` threads (the system calls that create objects
+        release the GIL); at most a few batches are in flight, and the first error stops the
+        rest after the batches already running."""
+        workers = workers or min(4, os.cpu_count() or 1)
+        it = iter(items)
+        first = list(itertools.islice(it, _PARALLEL_MIN))
+        if len(first) < _PARALLEL_MIN or workers < 2:
+            for tag, path, walked in itertools.chain(first, it):
+                yield (tag, *self.add_file(path, walked))
+            return
+        batches = _batched(itertools.chain(first, it))
+        with ThreadPoolExecutor(workers, thread_name_prefix="qvc-objects") as pool:
+            pending = deque(pool.submit(self._add_batch, batch)
+                            for batch in itertools.islice(batches, 2 * workers))
+            try:
+                while pending:
+                    done = pending.popleft().result()
+                    pending.extend(pool.submit(self._add_batch, batch)
+                                   for batch in itertools.islice(batches, 1))
+                    yield from done
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def _add_batch(
+        self, batch: list[tuple[T, str, FileStat | None]]
+    ) -> list[tuple[T, Hash, FileStat]]:
+        return [(tag, *self.add_file(path, walked)) for tag, path, walked in batch]
+
+    def add_file(
+        self, source: str | os.PathLike[str], walked: FileStat | None = None
+    ) -> tuple[Hash, FileStat]:
+        """Copy a work-tree file into the store while hashing it; never follows symlinks.
+        ``walked`` is the file's stat from a walk just before: when it still holds after the
+        read, the read saw that version and the stat before the read can be skipped."""
+        try:
+            fd = os.open(source, _READ)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PathError(f"{source} is a symbolic link",
+                                "qvc tracks regular files only") from None
+            raise os_error(exc, source) from exc
+        try:
+            if walked is not None and walked.size <= SMALL:
+                data = _read_small(fd, walked.size)
+                after = os.fstat(fd)
+                if stat.S_ISREG(after.st_mode) and FileStat.of(after) == walked:
+                    return self._add_bytes(data), walked
+                os.lseek(fd, 0, os.SEEK_SET)  # changed since the walk: start again
+            return self._add_open(fd, source)
+        except OSError as exc:
+            raise os_error(exc, source) from exc
+        finally:
+            os.close(fd)
+
+    def _add_open(self, fd: int, source: str | os.PathLike[str]) -> tuple[Hash, FileStat]:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise PathError(f"{source} is not a regular file", "qvc tracks regular files only")
+        if before.st_size <= SMALL:
+            h = self._add_bytes(_read_small(fd, before.st_size))
+        else:
+            h = self._add_large(fd, before.st_size)
+        after = os.fstat(fd)
+        if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
+            raise PathError(f"{source} changed while it was being read", "run the command again")
+        return h, FileStat.of(after)
+
+    def _add_bytes(self, data: bytes) -> Hash:
+        """Store a small object: its hash is known before the write, so it is created directly
+        at its final name (no temp file and rename: a third fewer file-system operations)."""
+        digest = hashlib.sha256(hashlib.sha256(data).digest() if data else b"").digest()
+        hex_digest = digest.hex()
+        final = f"{self.root}/{_fan_out(hex_digest)}"
+        h = Hash(CHUNKED, base64.b64encode(digest).decode())
+        out = self._create(final, len(data))
+        if out is None:
+            return h  # already stored
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view):]
+            os.fchmod(out, COMPLETE)
+        except OSError as exc:
+            os.close(out)
+            _unlink_quietly(final)  # never leave a partial object behind
+            raise os_error(exc, final) from exc
+        os.close(out)
+        self._note_written(final)
+        return h
+
+    def _create(self, final: str, size: int) -> int | None:
+        """A new, empty, writable file at ``final``; None if a complete object is there."""
+        for _ in range(3):
+            try:
+                return os.open(final, _CREATE, 0o600)
+            except FileExistsError:
+                if _complete(final, size):
+                    return None
+                _unlink_quietly(final)  # a killed writer's leftover: replace it
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+            except OSError as exc:
+                raise os_error(exc, final) from exc
+        raise os_error(OSError(errno.EEXIST, "cannot replace an incomplete object"), final)
 
     def _temp(self) -> tuple[int, str]:
         # the random part keeps names unique across stores in one process and across a
         # leftover of a killed process whose pid was reused
         name = f"{self.tmp}/{os.getpid()}-{next(self._names)}-{os.urandom(4).hex()}"
         try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), name
+            return os.open(name, _CREATE, 0o600), name
         except OSError as exc:
             raise os_error(exc, self.tmp) from exc
 
     def _publish(self, tmp: str, h: Hash) -> None:
+        """Rename a complete (mode 0o444) temp file to its object name."""
         final = f"{self.root}/{self.name(h)}"
         try:
             os.rename(tmp, final)
         except FileNotFoundError:
             os.makedirs(os.path.dirname(final), exist_ok=True)
             os.rename(tmp, final)
-        self.written.append(final)
-
-    def sync(self) -> None:
-        """Make every object this process published durable (before anything references it)."""
-        sync_written(self.root, self.written)
-
-    def add_file(self, source: str | os.PathLike[str]) -> tuple[Hash, FileStat]:
-        """Copy a work-tree file into the store while hashing it; never follows symlinks."""
-        try:
-            fd = os.open(source, os.O_RDONLY | _O_NOFOLLOW)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise PathError(f"{source} is a symbolic link", "qvc tracks regular files only") from None
-            raise os_error(exc, source) from exc
-        try:
-            before = os.fstat(fd)
-            if not stat.S_ISREG(before.st_mode):
-                raise PathError(f"{source} is not a regular file", "qvc tracks regular files only")
-            if before.st_size <= SMALL:
-                h = self._add_small(fd, before.st_size)
-            else:
-                h = self._add_large(fd, before.st_size)
-            after = os.fstat(fd)
-        except OSError as exc:
-            raise os_error(exc, source) from exc
-        finally:
-            os.close(fd)
-        if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
-            raise PathError(f"{source} changed while it was being read", "run the command again")
-        return h, FileStat.of(after)
-
-    def _add_small(self, fd: int, size: int) -> Hash:
-        # One read of size + 1 usually returns the whole file; the fstat check in add_file
-        # catches a file that grew or shrank meanwhile, so there is no need to read to EOF.
-        data = os.read(fd, size + 1) if size else b""
-        while len(data) < size:
-            more = os.read(fd, size + 1 - len(data))
-            if not more:
-                break
-            data += more
-        import hashlib
-
-        h = Hash(CHUNKED, combine([hashlib.sha256(data).digest()] if data else []))
-        if self.has(h, len(data)):
-            return h
-        out, tmp = self._temp()
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view):]
-        except OSError as exc:
-            os.unlink(tmp)  # never leave a partial object behind
-            raise os_error(exc, self.tmp) from exc
-        finally:
-            os.close(out)
-        self._publish(tmp, h)
-        return h
+        self._note_written(final)
 
     def _add_large(self, fd: int, size: int) -> Hash:
         """Hash-while-copying pipeline: parts hash in parallel threads while we write."""
-        import hashlib
-
         step = chunk_size(size)
         out, tmp = self._temp()
         try:
@@ -160,13 +246,14 @@ class ObjectStore:
                     if len(futures) > 4:
                         futures[-5].result()
                 digests = [f.result() for f in futures]
+            os.fchmod(out, COMPLETE)
         except BaseException:
             os.close(out)
             os.unlink(tmp)
             raise
         os.close(out)
         h = Hash(CHUNKED, combine(digests))
-        if self.has(h, size):
+        if _complete(f"{self.root}/{self.name(h)}", size):
             os.unlink(tmp)
         else:
             self._publish(tmp, h)
@@ -178,7 +265,7 @@ class ObjectStore:
         if actual != expected or tmp_file.stat().st_size != size:
             tmp_file.unlink()
             raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
-        os.chmod(tmp_file, 0o444)
+        os.chmod(tmp_file, COMPLETE)
         self._publish(str(tmp_file), expected)
 
     def verify(self, h: Hash, size: int) -> str | None:
@@ -195,6 +282,41 @@ class ObjectStore:
         os.close(fd)
         os.chmod(name, 0o644)
         return Path(name)
+
+
+def _fan_out(hex_digest: str) -> str:
+    return f"{hex_digest[:2]}/{hex_digest[2:]}"
+
+
+def _complete(path: str, size: int) -> bool:
+    try:
+        st = os.lstat(path)  # a symbolic link is never an object
+    except FileNotFoundError:
+        return False
+    return st.st_size == size and st.st_mode & 0o7777 == COMPLETE
+
+
+def _read_small(fd: int, size: int) -> bytes:
+    # One read of size + 1 usually returns the whole file; the stat check after the read
+    # catches a file that grew or shrank meanwhile, so there is no need to read to EOF.
+    data = os.read(fd, size + 1) if size else b""
+    while len(data) < size:
+        more = os.read(fd, size + 1 - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _batched(items: Iterable[T]) -> Iterator[list[T]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, _BATCH)):
+        yield batch
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def hash_path(path: Path, hash_type: str, on_bytes: Callable[[int], None] | None = None) -> Hash:

@@ -12,7 +12,6 @@ import stat
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 
 from qvc.errors import PathError
@@ -41,43 +40,58 @@ class Walk:
         return self._files
 
 
-_NAME = attrgetter("name")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def walk(root: Path, rules: IgnoreRules, start: str = "", force: bool = False) -> Walk:
     """All regular, non-ignored files under ``root/start`` as logical keys with their stat."""
     result = Walk()
-    _walk_folder(root, rules, start, force, result)
+    _walk_folder(str(root / start) if start else str(root), None, rules, start, force, result)
     return result
 
 
-def _walk_folder(root: Path, rules: IgnoreRules, folder: str, force: bool, result: Walk) -> None:
+def _walk_folder(path: str, parent_fd: int | None, rules: IgnoreRules, folder: str,
+                 force: bool, result: Walk) -> None:
+    """Open ``path`` (relative to ``parent_fd``) without following a link, and walk it: each
+    name is then one ``lstat`` relative to the folder, with no path to resolve again."""
+    try:
+        fd = os.open(path, _DIR_FLAGS, dir_fd=parent_fd)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # gone, or replaced by a file or a link since it was listed
+    except PermissionError:
+        raise PathError(f"permission denied: {folder or path}",
+                        "check the folder's permissions") from None
+    try:
+        _walk_names(fd, rules, folder, force, result)
+    finally:
+        os.close(fd)
+
+
+def _walk_names(fd: int, rules: IgnoreRules, folder: str, force: bool, result: Walk) -> None:
     """Folders depth first, names sorted: the order of :func:`qvc.manifest.sort_key`."""
     check = force is False and rules.has_rules(folder)
     prefix = folder + "/" if folder else ""
-    try:
-        with os.scandir(root / folder if folder else root) as it:
-            entries = sorted(it, key=_NAME)
-    except FileNotFoundError:
-        return
-    except PermissionError:
-        raise PathError(f"permission denied: {root / folder}",
-                        "check the folder's permissions") from None
-    keys, skipped, extend = result.keys, result.skipped, result.stats.extend
+    names = os.listdir(fd)
+    names.sort()
     # one check of all names at once (a name holds no '/'); each alone only if that fails
-    names_ok = bool(folder) and not _bad_name(prefix + "/".join(e.name for e in entries))
-    for entry in entries:
-        key = prefix + entry.name
-        if entry.is_dir(follow_symlinks=False):
+    names_ok = bool(folder) and not _bad_name(prefix + "/".join(names))
+    keys, skipped, extend, lstat = result.keys, result.skipped, result.stats.extend, os.lstat
+    for name in names:
+        key = prefix + name
+        try:
+            st = lstat(name, dir_fd=fd)
+        except FileNotFoundError:
+            continue
+        kind = stat.S_IFMT(st.st_mode)
+        if kind == stat.S_IFDIR:
             if not (check and rules.ignored(key, is_dir=True)) and (folder or key != ".qvc"):
-                _walk_folder(root, rules, key, force, result)
+                _walk_folder(name, fd, rules, key, force, result)
             continue
         if check and rules.ignored(key):
             continue
-        if not entry.is_file(follow_symlinks=False) or (not names_ok and _bad_name(key)):
-            skipped.append(key)
+        if kind != stat.S_IFREG or (not names_ok and _bad_name(key)):
+            skipped.append(key)  # symlinks, special files, names no manifest may hold
             continue
-        st = entry.stat(follow_symlinks=False)
         keys.append(key)
         extend((st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size))
 

@@ -123,14 +123,14 @@ class FaultProxy:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.proxy = self  # type: ignore[attr-defined]
-        self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self._server.handle_error = (  # type: ignore[method-assign]
+            lambda request, client_address: None)  # resets are the point: no tracebacks
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         daemon=True)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> FaultProxy:
         self._thread.start()
@@ -356,7 +356,7 @@ def digest_problem(body: bytes, headers: dict[str, str]) -> str | None:
         sha = declared.get("x-amz-content-sha256", "")
         if re.fullmatch(r"[0-9a-f]{64}", sha) and hashlib.sha256(payload).hexdigest() != sha:
             return "XAmzContentSHA256Mismatch"
-    checks = {
+    checks: dict[str, Callable[[], bytes]] = {
         "content-md5": lambda: hashlib.md5(payload).digest(),
         "x-amz-checksum-sha256": lambda: hashlib.sha256(payload).digest(),
         "x-amz-checksum-crc32": lambda: struct.pack(">I", zlib.crc32(payload)),

@@ -111,3 +111,20 @@ def test_status_in_an_empty_repository_does_not_import_boto3(tmp_path: Path, qvc
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().split("\n")[-1])
     assert result == {"code": 0, "loaded": []}
+
+
+def test_cli_needs_no_click_package_when_typer_vendors_it() -> None:
+    """Recent typer ships its own click; a fresh install has no `click` package at all."""
+    import subprocess
+    import sys
+
+    import typer
+
+    if not hasattr(typer, "TyperException"):
+        pytest.skip("this typer release is built on the click package")
+    code = ("import sys; sys.modules['click'] = None\n"
+            "from qvc.cli import main\n"
+            "sys.exit(main(['--version']) or main(['no-such-command']) != 2)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "qvc" in run.stdout

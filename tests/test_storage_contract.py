@@ -286,8 +286,8 @@ def test_stores_connecting_the_same_way_share_one_client(
         bucket: str, versioned_bucket: str, s3: S3Server,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Making an S3 client is slow, so stores share one unless they connect differently."""
-    def client_of(url: str, **options: str) -> object:
-        store = open_store(url, **options)
+    def client_of(url: str, endpoint_url: str | None = None) -> object:
+        store = open_store(url, endpoint_url=endpoint_url)
         assert isinstance(store, S3Store)
         store.head("k")  # the client works
         return store.client

@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 
-import click
 import typer
 
 from qvc.cli.app import app
@@ -19,11 +18,16 @@ from qvc.errors import QvcError
 for _module in ("core", "remote", "history", "gitcmds", "transfer"):
     __import__(f"qvc.cli.{_module}")
 
-# Recent typer releases vendor their own copy of click: catch both copies' exceptions.
-_CLICK_ERRORS: tuple[type[Exception], ...] = (
-    click.ClickException, getattr(typer, "TyperException", click.ClickException))
-_EXITS: tuple[type[Exception], ...] = (click.exceptions.Exit, typer.Exit)
-_ABORTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, click.exceptions.Abort, typer.Abort)
+if hasattr(typer, "TyperException"):  # typer vendors its own click; errors derive from these
+    _CLICK_ERRORS: tuple[type[Exception], ...] = (typer.TyperException,)
+    _EXITS: tuple[type[Exception], ...] = (typer.Exit,)
+    _ABORTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, typer.Abort)
+else:  # pragma: no cover - older typer on top of the click package
+    import click
+
+    _CLICK_ERRORS = (click.ClickException,)
+    _EXITS = (click.exceptions.Exit,)
+    _ABORTS = (KeyboardInterrupt, click.exceptions.Abort)
 
 
 class _WarningFormatter(logging.Formatter):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from qvc import crashpoints
 from qvc.errors import DirtyWorkTree, PathError
 from qvc.fileio import os_error
+from qvc.hashing import Hash
 from qvc.ignore import IgnoreRules
 from qvc.index import Index
 from qvc.manifest import validate_key, validate_meta
@@ -82,8 +83,7 @@ def _add_one(
             raise PathError(f"{shown} did not match any file", "check the path with 'qvc status'")
     if tracked_only:
         files = {k: st for k, st in files.items() if index.is_tracked(k)}
-    for file_key, st in files.items():
-        _stage_file(repo, index, file_key, meta, result, progress, st)
+    _stage_files(repo, index, files.items(), meta, result, progress)
     for gone in [k for k in index.tracked() if under(k, key) and k not in files]:
         if stat_path(repo.root, gone, check_parents=True) is None:
             index.stage_delete(gone)
@@ -98,29 +98,43 @@ def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
     if changed is None:
         return False
     result.unchanged += len(tree.keys) - len(changed)
-    for i in changed:
-        walked = FileStat(*tree.stats[4 * i:4 * i + 4])
-        _stage_file(repo, index, tree.keys[i], _KEEP, result, progress, walked)
+    _stage_files(repo, index, ((tree.keys[i], FileStat(*tree.stats[4 * i:4 * i + 4]))
+                               for i in changed), _KEEP, result, progress)
     return True
 
 
-def _stage_file(
-    repo: Repo, index: Index, key: str, meta: Any, result: AddResult,
-    progress: Callable[[int], None] | None, walked: FileStat | None = None,
+def _stage_files(
+    repo: Repo, index: Index, files: Iterable[tuple[str, FileStat | None]], meta: Any,
+    result: AddResult, progress: Callable[[int], None] | None,
 ) -> None:
-    """Stage one file; ``walked`` is its stat from the walk that found it (saves an lstat)."""
-    st = walked or stat_path(repo.root, key)
-    if st is None:
-        return
-    if meta is _KEEP and index.stat_matches(key, st):
-        result.unchanged += 1
-        return
+    """Stage files given with their stat from the walk that found them (None: stat here).
+    Files whose stat matches the index are skipped; the others are copied into the object
+    store (in parallel threads for a large batch) and staged in order."""
+    root = f"{repo.root}/"
+
+    def changed() -> Iterator[tuple[str, str, FileStat | None]]:
+        for key, walked in files:
+            st = walked or stat_path(repo.root, key)
+            if st is None:
+                continue
+            if meta is _KEEP and index.stat_matches(key, st):
+                result.unchanged += 1
+                continue
+            yield key, root + key, st
+
+    for key, h, st in repo.objects.add_files(changed()):
+        crashpoints.reach("add.after_object")
+        _stage_object(index, key, h, st, meta, result)
+        if progress:
+            progress(st.size)
+
+
+def _stage_object(
+    index: Index, key: str, h: Hash, st: FileStat, meta: Any, result: AddResult
+) -> None:
+    """Stage ``key`` as the stored object ``h`` read from a file with stat ``st``."""
     row = index.rows.get(key)
-    h, st = repo.objects.add_file(f"{repo.root}/{key}")
-    crashpoints.reach("add.after_object")
     result.bytes_hashed += st.size
-    if progress:
-        progress(st.size)
     old_meta = row[0][3] if row is not None and row[0] is not None else {}
     new_meta = old_meta if meta is _KEEP else ({"user_meta": meta} if meta is not None else {})
     version = [st.size, h.type, h.value, new_meta]

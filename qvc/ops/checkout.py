@@ -18,11 +18,11 @@ from pathlib import Path
 
 from qvc import crashpoints, remotes
 from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
-from qvc.fileio import sync_filesystem
+from qvc.fileio import os_error, sync_filesystem
 from qvc.hashing import hash_bytes
 from qvc.index import Index, version_of
 from qvc.manifest import Entry, Manifest
-from qvc.materialize import remove_entry, write_entry
+from qvc.materialize import TreeWriter, remove_entry
 from qvc.objects import SMALL, FileStat, hash_path
 from qvc.ops import verify as verify_op
 from qvc.ops.paths import to_key, under
@@ -190,16 +190,22 @@ def _intact(repo: Repo, entry: Entry) -> bool:
     try:
         if entry.size > SMALL:
             return hash_path(path, entry.hash.type) == entry.hash
-        fd = os.open(path, os.O_RDONLY)  # not open(): that costs three more system calls
-        try:
-            data = os.read(fd, entry.size + 1)
-            while len(data) <= entry.size and (more := os.read(fd, entry.size + 1 - len(data))):
-                data += more
-        finally:
-            os.close(fd)
+        data = _read_small(str(path), entry.size)
     except OSError:
         return False
     return len(data) == entry.size and hash_bytes(data, entry.hash.type) == entry.hash
+
+
+def _read_small(path: str, size: int) -> bytes:
+    """The file's bytes, or its first ``size + 1`` (enough to tell it is too long)."""
+    fd = os.open(path, os.O_RDONLY)  # not open(): that costs three more system calls
+    try:
+        data = os.read(fd, size + 1)
+        while len(data) <= size and (more := os.read(fd, size + 1 - len(data))):
+            data += more
+    finally:
+        os.close(fd)
+    return data
 
 
 def _batches(items: list[Entry]) -> list[list[Entry]]:
@@ -221,16 +227,38 @@ def _keys(entries: list[Entry]) -> str:
 
 
 def _write_all(repo: Repo, entries: list[Entry], progress: Progress | None) -> dict[str, FileStat]:
-    """Write the files one after another: parallel creates in one folder contend for its
-    lock in the kernel and measured slower than a single writer."""
+    """Write the files one after another through one TreeWriter (each folder opened once):
+    parallel creates in one folder contend for its lock in the kernel and measured slower
+    than a single writer. A small object is read once, re-hashed, and those same bytes
+    written, so what lands in the work tree is exactly what was verified."""
     stats: dict[str, FileStat] = {}
-    for number, entry in enumerate(entries, start=1):
-        crashpoints.reach("checkout.write_file")
-        key = entry.logical_key
-        stats[key] = write_entry(repo.root, key, repo.objects.path(entry.hash))
-        if progress and (number % 256 == 0 or number == len(entries)):
-            progress(number, len(entries))
+    objects = repo.objects
+    with TreeWriter(repo.root) as writer:
+        for number, entry in enumerate(entries, start=1):
+            crashpoints.reach("checkout.write_file")
+            key = entry.logical_key
+            if entry.size > SMALL:
+                stats[key] = writer.copy(key, objects.path(entry.hash))
+            else:
+                stats[key] = writer.write(key, _verified_bytes(repo, entry))
+            if progress and (number % 256 == 0 or number == len(entries)):
+                progress(number, len(entries))
     return stats
+
+
+def _verified_bytes(repo: Repo, entry: Entry) -> bytes:
+    """A small object's bytes, checked against the entry (CorruptObject if they changed since
+    the check before any file was written)."""
+    path = f"{repo.objects.root}/{repo.objects.name(entry.hash)}"
+    try:
+        data = _read_small(path, entry.size)
+    except OSError as exc:
+        raise os_error(exc, path) from exc
+    if len(data) != entry.size or hash_bytes(data, entry.hash.type) != entry.hash:
+        raise CorruptObject(
+            f"the stored object of {entry.logical_key} changed during the checkout; HEAD was "
+            "not moved", "run 'qvc verify --repair', then check out again")
+    return data
 
 
 def _move_head(repo: Repo, commit_id: str, target: Manifest, stats: dict[str, FileStat],

@@ -91,12 +91,13 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
         if parent is None and not index.tracked() and meta is _UNSET:
             raise NothingToDo("nothing to commit: nothing is staged",
                               "stage files with 'qvc add .'")
-        data, top = splice.build(repo, index, header,
-                                 (parent.top_hash, parent_data) if parent and parent_data else None)
+        data, top, parts = splice.build(
+            repo, index, header, (parent.top_hash, parent_data) if parent and parent_data else None)
         commit_id, pointer = record_commit(repo, splice.Serialized(data), top, message, extra)
         index.committed(commit_id)
         repo.save_index(index)
         crashpoints.reach("commit.after_index")
+        splice.save_parts(repo, top, parts)
     return CommitResult(commit_id, top, parent.top_hash if parent else None, pointer,
                         len(added), len(modified), len(deleted))
 

@@ -14,6 +14,7 @@ the full path, which builds every row and writes the cache for the next commit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -42,14 +43,13 @@ class Serialized(Manifest):
 
 
 def build(repo: Repo, index: Index, header: dict[str, Any],
-          parent: tuple[str, bytes] | None) -> tuple[bytes, str]:
-    """(manifest bytes, top hash) of the staged column under ``header``; ``parent`` is
-    HEAD's (top hash, manifest bytes)."""
+          parent: tuple[str, bytes] | None) -> tuple[bytes, str, list[bytes]]:
+    """(manifest bytes, top hash, entries' top-hash parts) of the staged column under
+    ``header``; ``parent`` is HEAD's (top hash, manifest bytes). Once the commit is HEAD,
+    pass the parts to :func:`save_parts` for the next one."""
     base = "file://" + quote(str(repo.objects.root.resolve())) + "/"
     made = _splice(repo, index, header, base, *parent) if parent and index.untouched() else None
-    data, top, parts = made or _full(repo, index, header, base)
-    _save_parts(repo.dot / CACHE, top, parts)
-    return data, top
+    return made or _full(repo, index, header, base)
 
 
 def _entry(repo: Repo, base: str, key: str, version: Version) -> Entry:
@@ -114,12 +114,17 @@ def _load_parts(folder: Path, top: str) -> list[bytes] | None:
         return None
 
 
-def _save_parts(folder: Path, top: str, parts: list[bytes]) -> None:
-    """Keep only the newest commit's parts (no fsync: a torn file fails the check on use)."""
-    folder.mkdir(parents=True, exist_ok=True)
+def save_parts(repo: Repo, top: str, parts: list[bytes]) -> None:
+    """Keep only HEAD's parts. Best effort, after the commit is complete: without them (a
+    full disk, a torn file, which fails the check on use) the next commit takes longer."""
+    folder = repo.dot / CACHE
     tmp = folder / f".{top}.tmp"
-    tmp.write_bytes(b"".join(p + b"\n" for p in parts))
-    os.replace(tmp, folder / top)
-    for old in folder.iterdir():
-        if old.name != top:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
             old.unlink(missing_ok=True)
+        tmp.write_bytes(b"\n".join([*parts, b""]))
+        os.replace(tmp, folder / top)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
