@@ -52,7 +52,8 @@ class InvalidJSON(UsageError):
 
 
 class BadRevision(UsageError):
-    default_hint = "use a top hash (6+ characters), 'latest', 'HEAD', 'HEAD~N' or a tag; see 'qvc log'"
+    default_hint = ("use a top hash (6+ characters), 'latest', 'HEAD', 'HEAD~N' or a tag; "
+                    "see 'qvc log'")
 
 
 class RepositoryError(QvcError):

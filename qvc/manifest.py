@@ -82,7 +82,8 @@ def validate_key(key: str) -> str:
     """Return ``key`` if safe to materialize under a work tree, else raise PathError."""
     problem = key_problem(key)
     if problem:
-        raise PathError(f"{problem}: {key!r}", "logical keys are relative paths like 'dir/file.csv'")
+        raise PathError(f"{problem}: {key!r}",
+                        "logical keys are relative paths like 'dir/file.csv'")
     return key
 
 

@@ -7,6 +7,7 @@ compare-and-swap, and a lost-response retry that finds our own value there count
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -52,10 +53,10 @@ class Registry:
         """Store a manifest under its top hash (create-only; an equal one already there is fine)."""
         top = top_hash or manifest.top_hash()
         data = manifest.dumps()
-        try:
+        # an existing manifest of the same name has the same hashed content (directory-meta
+        # rows are not hashed), so losing the create-only race is success
+        with contextlib.suppress(PreconditionFailed):
             self.store.put(PACKAGES + top, data, if_none_match=True)
-        except PreconditionFailed:
-            pass  # same name means same hashed content; directory-meta rows are not hashed
         return top
 
     # pointers --------------------------------------------------------------------------------
@@ -93,7 +94,8 @@ class Registry:
             return None
         return Latest(value, info.etag)
 
-    def set_latest(self, name: str, top_hash: str, expected: Latest | None, force: bool = False) -> None:
+    def set_latest(self, name: str, top_hash: str, expected: Latest | None,
+                   force: bool = False) -> None:
         """Move ``latest`` from ``expected`` (None: absent) to ``top_hash``, or raise a conflict."""
         key = self._prefix(name) + "latest"
         try:

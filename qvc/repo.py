@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qvc import pin, userconfig
+from qvc import pin
 from qvc.errors import AlreadyARepository, BadRevision, NoCommits, NotARepository, RepositoryError
 from qvc.fileio import atomic_write, fsync_dir, os_error
 from qvc.index import Index

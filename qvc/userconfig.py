@@ -16,7 +16,8 @@ from qvc.errors import RepositoryError, UsageError
 from qvc.fileio import atomic_write
 
 KNOWN_KEYS = {
-    "default_remote_registry": "registry used when a work tree names no remote (s3://bucket or a folder)",
+    "default_remote_registry":
+        "registry used when a work tree names no remote (s3://bucket or a folder)",
     "navigator_url": "Quilt catalog URL used by qvc.login()",
     "registryUrl": "Quilt catalog API URL (read from the catalog's config.json)",
     "user.name": "author name recorded in commits",
@@ -86,4 +87,5 @@ def update(**values: Any) -> dict[str, Any]:
 
 def check_key(key: str) -> None:
     if key not in KNOWN_KEYS:
-        raise UsageError(f"unknown setting {key!r}", "known settings: " + ", ".join(sorted(KNOWN_KEYS)))
+        raise UsageError(f"unknown setting {key!r}",
+                         "known settings: " + ", ".join(sorted(KNOWN_KEYS)))

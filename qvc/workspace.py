@@ -7,6 +7,7 @@ changed (or is racy) are re-hashed. Symlinks and special files are never followe
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from array import array
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qvc.errors import PathError
+from qvc.fileio import os_error
 from qvc.ignore import IgnoreRules
 from qvc.index import RACY_WINDOW_NS, Index, version_hash
 from qvc.manifest import key_problem
@@ -46,28 +47,31 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 def walk(root: Path, rules: IgnoreRules, start: str = "", force: bool = False) -> Walk:
     """All regular, non-ignored files under ``root/start`` as logical keys with their stat."""
     result = Walk()
-    _walk_folder(str(root / start) if start else str(root), None, rules, start, force, result)
+    _walk_folder(root, str(root / start) if start else str(root), None, rules, start, force,
+                 result)
     return result
 
 
-def _walk_folder(path: str, parent_fd: int | None, rules: IgnoreRules, folder: str,
-                 force: bool, result: Walk) -> None:
+def _walk_folder(root: Path, path: str, parent_fd: int | None, rules: IgnoreRules,
+                 folder: str, force: bool, result: Walk) -> None:
     """Open ``path`` (relative to ``parent_fd``) without following a link, and walk it: each
     name is then one ``lstat`` relative to the folder, with no path to resolve again."""
     try:
         fd = os.open(path, _DIR_FLAGS, dir_fd=parent_fd)
     except (FileNotFoundError, NotADirectoryError):
-        return  # gone, or replaced by a file or a link since it was listed
-    except PermissionError:
-        raise PathError(f"permission denied: {folder or path}",
-                        "check the folder's permissions") from None
+        return  # gone, or replaced by a file since it was listed
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return  # replaced by a link since it was listed
+        raise os_error(exc, root / folder) from exc
     try:
-        _walk_names(fd, rules, folder, force, result)
+        _walk_names(root, fd, rules, folder, force, result)
     finally:
         os.close(fd)
 
 
-def _walk_names(fd: int, rules: IgnoreRules, folder: str, force: bool, result: Walk) -> None:
+def _walk_names(root: Path, fd: int, rules: IgnoreRules, folder: str, force: bool,
+                result: Walk) -> None:
     """Folders depth first, names sorted: the order of :func:`qvc.manifest.sort_key`."""
     check = force is False and rules.has_rules(folder)
     prefix = folder + "/" if folder else ""
@@ -85,7 +89,7 @@ def _walk_names(fd: int, rules: IgnoreRules, folder: str, force: bool, result: W
         kind = stat.S_IFMT(st.st_mode)
         if kind == stat.S_IFDIR:
             if not (check and rules.ignored(key, is_dir=True)) and (folder or key != ".qvc"):
-                _walk_folder(name, fd, rules, key, force, result)
+                _walk_folder(root, name, fd, rules, key, force, result)
             continue
         if check and rules.ignored(key):
             continue

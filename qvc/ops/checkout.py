@@ -15,11 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from qvc import crashpoints, remotes
 from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
 from qvc.fileio import os_error, sync_filesystem
-from qvc.hashing import hash_bytes
+from qvc.hashing import Hash, hash_bytes
 from qvc.index import Index, version_of
 from qvc.manifest import Entry, Manifest
 from qvc.materialize import TreeWriter, remove_entry
@@ -32,6 +33,7 @@ from qvc.workspace import Walk, compare, content_matches, stat_path
 Progress = Callable[[int, int], None]  # (files written so far, files to write)
 _WORKERS = min(4, os.cpu_count() or 2)  # for hashing only
 _BATCH = 256
+_KEEP_BYTES = 256 << 20  # verified small objects held for the writer
 
 
 @dataclass
@@ -63,9 +65,9 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
             _refuse_dirty(repo, index, wanted, paths and list(wanted))
         writes, stats = _plan(repo, index, wanted)
         result.unchanged = len(wanted) - len(writes)
-        _ensure_objects(repo, result.top_hash, [wanted[k] for k in writes])
+        kept = _ensure_objects(repo, result.top_hash, [wanted[k] for k in writes])
         crashpoints.reach("checkout.before_files")
-        stats.update(_write_all(repo, [wanted[k] for k in writes], progress))
+        stats.update(_write_all(repo, [wanted[k] for k in writes], kept, progress))
         for key in doomed:
             remove_entry(repo.root, key)
         sync_filesystem(repo.root)  # files durable before HEAD and the index vouch for them
@@ -152,13 +154,15 @@ def _lstat(root: str, key: str) -> FileStat | None:
     return FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
 
 
-def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> None:
+def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> dict[Hash, bytes]:
     """Every object present and hashing to its name (fetched from the default remote when
-    one is configured), or CorruptObject naming the entries."""
-    missing, bad = _damaged(repo, entries)
+    one is configured), or CorruptObject naming the entries. Returns the verified bytes of
+    small objects (up to ``_KEEP_BYTES`` in all), so the writer reads each object once."""
+    kept: dict[Hash, bytes] = {}
+    missing, bad = _damaged(repo, entries, kept)
     if (missing or bad) and _has_remote(repo):
         verify_op.repair(repo, top, missing + bad)
-        missing, bad = _damaged(repo, missing + bad)
+        missing, bad = _damaged(repo, missing + bad, kept)
     if missing:
         raise CorruptObject(
             f"{len(missing)} object(s) of this version are not stored locally: "
@@ -169,40 +173,59 @@ def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> None:
             f"{len(bad)} stored object(s) are corrupt (content does not match the hash): "
             + _keys(bad) + "; the work tree was not changed",
             "run 'qvc verify' for details; 'qvc verify --repair' fetches intact copies")
+    return kept
 
 
-def _damaged(repo: Repo, entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
-    """(missing, corrupt) among ``entries``; objects are re-hashed in batches on threads."""
-    missing: list[Entry] = []
-    present: list[Entry] = []
-    for entry in entries:
-        (present if repo.objects.has(entry.hash, entry.size) else missing).append(entry)
+def _damaged(repo: Repo, entries: list[Entry],
+             kept: dict[Hash, bytes]) -> tuple[list[Entry], list[Entry]]:
+    """(missing or of another size, corrupt) among ``entries``, re-hashed in batches on
+    threads; the bytes of intact small objects of the first batches go to ``kept``."""
+    batches, budget = _batches(entries), _KEEP_BYTES
+    keeps = []
+    for batch in batches:
+        budget -= sum(e.size for e in batch if e.size <= SMALL)
+        keeps.append(budget >= 0)
 
-    def corrupt(batch: list[Entry]) -> list[Entry]:
-        return [e for e in batch if not _intact(repo, e)]
+    def check(batch: list[Entry], keep: bool) -> tuple[list[Entry], list[Entry]]:
+        missing: list[Entry] = []
+        bad: list[Entry] = []
+        for entry in batch:
+            data = _intact(repo, entry)
+            if data is None or data is False:
+                (missing if data is None else bad).append(entry)
+            elif keep and entry.size <= SMALL:
+                kept[entry.hash] = data  # one key per call: safe across threads
+        return missing, bad
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        return missing, [e for bad in pool.map(corrupt, _batches(present)) for e in bad]
+        found = list(pool.map(check, batches, keeps))
+    return [e for m, _ in found for e in m], [e for _, b in found for e in b]
 
 
-def _intact(repo: Repo, entry: Entry) -> bool:
-    path = repo.objects.path(entry.hash)
+def _intact(repo: Repo, entry: Entry) -> bytes | Literal[False] | None:
+    """A small object's bytes (b"" for a large one) when it hashes to its name; None when
+    missing or of another size, False when its content does not match."""
+    objects, h = repo.objects, entry.hash
     try:
         if entry.size > SMALL:
-            return hash_path(path, entry.hash.type) == entry.hash
-        data = _read_small(str(path), entry.size)
+            if not objects.has(h, entry.size):
+                return None
+            return b"" if hash_path(objects.path(h), h.type) == h else False
+        data = _read_small(f"{objects.root}/{objects.name(h)}", entry.size)
     except OSError:
-        return False
-    return len(data) == entry.size and hash_bytes(data, entry.hash.type) == entry.hash
+        return None
+    if len(data) != entry.size:
+        return None
+    return data if hash_bytes(data, h.type) == h else False
 
 
 def _read_small(path: str, size: int) -> bytes:
-    """The file's bytes, or its first ``size + 1`` (enough to tell it is too long)."""
+    """The file's first ``size + 1`` bytes at most (enough to tell it is too long)."""
     fd = os.open(path, os.O_RDONLY)  # not open(): that costs three more system calls
     try:
         data = os.read(fd, size + 1)
-        while len(data) <= size and (more := os.read(fd, size + 1 - len(data))):
-            data += more
+        while len(data) < size and (more := os.read(fd, size + 1 - len(data))):
+            data += more  # a short read (not at the end): regular files rarely do this
     finally:
         os.close(fd)
     return data
@@ -226,11 +249,12 @@ def _keys(entries: list[Entry]) -> str:
     return ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
 
 
-def _write_all(repo: Repo, entries: list[Entry], progress: Progress | None) -> dict[str, FileStat]:
+def _write_all(repo: Repo, entries: list[Entry], kept: dict[Hash, bytes],
+               progress: Progress | None) -> dict[str, FileStat]:
     """Write the files one after another through one TreeWriter (each folder opened once):
     parallel creates in one folder contend for its lock in the kernel and measured slower
-    than a single writer. A small object is read once, re-hashed, and those same bytes
-    written, so what lands in the work tree is exactly what was verified."""
+    than a single writer. A small object's bytes are those verified before any file was
+    written (``kept``), else read and re-hashed here: what lands is what was verified."""
     stats: dict[str, FileStat] = {}
     objects = repo.objects
     with TreeWriter(repo.root) as writer:
@@ -240,7 +264,9 @@ def _write_all(repo: Repo, entries: list[Entry], progress: Progress | None) -> d
             if entry.size > SMALL:
                 stats[key] = writer.copy(key, objects.path(entry.hash))
             else:
-                stats[key] = writer.write(key, _verified_bytes(repo, entry))
+                data = kept.get(entry.hash)
+                stats[key] = writer.write(key, _verified_bytes(repo, entry) if data is None
+                                          else data)
             if progress and (number % 256 == 0 or number == len(entries)):
                 progress(number, len(entries))
     return stats

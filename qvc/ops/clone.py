@@ -17,20 +17,19 @@ from pathlib import Path
 
 from qvc import crashpoints
 from qvc.errors import BadRevision, DirtyWorkTree, RemoteConflict, UsageError
-from qvc.fileio import sync_filesystem
+from qvc.fileio import os_error, sync_filesystem
 from qvc.ignore import IgnoreRules
 from qvc.index import Index, version_of
 from qvc.manifest import Manifest, diff
-from qvc.materialize import remove_entry, write_entry
-from qvc.objects import hash_path
+from qvc.materialize import TreeWriter, remove_entry
+from qvc.objects import SMALL, FileStat, hash_path
 from qvc.ops import tracking
 from qvc.ops.transfer import (
     NoProgress,
     Progress,
     check_remote_keys,
     download,
-    object_key,
-    parallel_map,
+    objects_url,
 )
 from qvc.registry import Registry
 from qvc.remotes import RemoteSpec, add_remote, make_spec, open_remote
@@ -66,13 +65,17 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
         raise BadRevision(f"no package {name} in {registry.url}",
                           "check the package name and the registry with 'qvc remote list'")
     result = FetchResult(spec.name or spec.url, name, latest, None)
-    commits = _record_versions(repo, registry, versions, result)
     target = registry.resolve(name, rev) if rev else latest
+    wanted: dict[str, Manifest] = {}  # the target's manifest once read: read it only once
+    commits = _record_versions(repo, registry, versions, result, target, wanted)
     if target is not None:
         if target not in commits:
-            commits[target] = _record(repo, registry, target, None, 0, result)
-        entries = registry.read_manifest(target).entries.values()
-        check_remote_keys(registry.store, entries, f"manifest {target[:12]}")
+            commits[target] = _record(repo, registry, target, None, 0, result, target, wanted)
+        if target not in wanted:
+            wanted[target] = registry.read_manifest(target)
+            check_remote_keys(registry.store, wanted[target].entries.values(),
+                              f"manifest {target[:12]}")
+        entries = wanted.pop(target).entries.values()
         result.objects, result.bytes = download(registry.store, repo.objects, entries,
                                                 progress or NoProgress())
         repo.objects.sync()
@@ -84,8 +87,10 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
 
 
 def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, str]],
-                     result: FetchResult) -> dict[str, str]:
-    """A commit record for each version, parents in pointer order: top hash -> commit id."""
+                     result: FetchResult, target: str | None,
+                     wanted: dict[str, Manifest]) -> dict[str, str]:
+    """A commit record for each version, parents in pointer order: top hash -> commit id.
+    The remote manifest of ``target``, if read, is left in ``wanted``."""
     known = {c.top_hash: cid for cid, c in repo.all_commits()}
     known.update({c.top_hash: cid for cid, c in repo.history()})  # prefer HEAD's own
     commits: dict[str, str] = {}
@@ -97,16 +102,20 @@ def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, s
             if top in known:
                 commits[top] = known[top]
             else:
-                commits[top] = _record(repo, registry, top, previous, int(pointer), result)
+                commits[top] = _record(repo, registry, top, previous, int(pointer), result,
+                                       target, wanted)
         previous = commits[top]
     return commits
 
 
 def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timestamp: int,
-            result: FetchResult) -> str:
-    """Store a remote version's manifest locally and write its commit record."""
+            result: FetchResult, target: str | None, wanted: dict[str, Manifest]) -> str:
+    """Store a remote version's manifest locally and write its commit record (the remote
+    manifest is kept in ``wanted`` when ``top`` is the ``target`` to download)."""
     manifest = registry.read_manifest(top)
     check_remote_keys(registry.store, manifest.entries.values(), f"manifest {top[:12]}")
+    if top == target:
+        wanted[top] = manifest
     local = localize(repo, manifest)
     repo.registry.write_manifest(local, top)
     crashpoints.reach("fetch.after_manifest")
@@ -118,7 +127,8 @@ def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timest
 
 def localize(repo: Repo, manifest: Manifest) -> Manifest:
     """The same manifest with every physical key pointing into the local object store."""
-    entries = {k: replace(e, physical_key=object_key(repo.objects, e.hash))
+    root, name = objects_url(repo.objects), repo.objects.name
+    entries = {k: replace(e, physical_key=root + name(e.hash))
                for k, e in manifest.entries.items()}
     return Manifest(header=dict(manifest.header), entries=entries, dir_meta=dict(manifest.dir_meta))
 
@@ -252,9 +262,7 @@ def fast_forward(repo: Repo, target_id: str, reason: str) -> Change:
     done = _settled(repo, new, set(status.dirty_tracked) | in_the_way, set(write), set(remove))
     _refuse_dirty([k for k in status.dirty_tracked if k not in done], "uncommitted changes")
     _refuse_dirty(sorted(in_the_way - done), "untracked files in the way")
-    stats = dict(zip(write, parallel_map(
-        lambda k: write_entry(repo.root, k, repo.objects.path(new.entries[k].hash)), write),
-        strict=True))
+    stats = _write_files(repo, new, write)
     crashpoints.reach("pull.after_files")
     for key in remove:
         remove_entry(repo.root, key)
@@ -273,6 +281,27 @@ def fast_forward(repo: Repo, target_id: str, reason: str) -> Change:
     crashpoints.reach("pull.after_pointers")
     repo.set_head(target_id, reason)
     return Change(sorted(write), sorted(remove))
+
+
+def _write_files(repo: Repo, manifest: Manifest, keys: list[str]) -> dict[str, FileStat]:
+    """Copy the objects of ``keys`` into the work tree through one TreeWriter (each folder
+    opened once; a free name is created in place): one writer measured faster than a thread
+    pool of per-file atomic copies, whose parallel creates in one folder contend in the kernel.
+    Callers flush once afterwards and record nothing before that."""
+    stats: dict[str, FileStat] = {}
+    with TreeWriter(repo.root) as writer:
+        for key in keys:
+            entry = manifest.entries[key]
+            path = repo.objects.path(entry.hash)
+            if entry.size > SMALL:
+                stats[key] = writer.copy(key, path)
+            else:
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise os_error(exc, path) from exc
+                stats[key] = writer.write(key, data)
+    return stats
 
 
 def _settled(repo: Repo, new: Manifest, keys: set[str], write: set[str],

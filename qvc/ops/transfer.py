@@ -117,7 +117,14 @@ def local_source(physical_key: str) -> Path | None:
 
 def object_key(objects: ObjectStore, h: Hash) -> str:
     """The ``file://`` physical key of an object of the local store."""
-    return "file://" + quote(str(objects.path(h).resolve()))
+    return objects_url(objects) + objects.name(h)
+
+
+def objects_url(objects: ObjectStore) -> str:
+    """The ``file://`` URL of the local store's root, with a trailing slash: object names
+    (hex digests and fixed folder names) need no quoting, so a caller localizing many entries
+    resolves the root once, not every object's path."""
+    return "file://" + quote(str(objects.root.resolve())) + "/"
 
 
 def cas_key(prefix: str, h: Hash) -> str:

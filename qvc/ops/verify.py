@@ -76,7 +76,8 @@ def _remote_only(repo: Repo) -> set[str]:
     """Versions that came from a registry (fetch wrote their commit records) and that neither
     HEAD, a tag nor a local commit needs: their objects may not be downloaded yet, and
     checkout fetches them on demand, so a missing one is not damage."""
-    fetched, local = set(), set()
+    fetched: set[str] = set()
+    local: set[str] = set()
     for _, commit in repo.all_commits():
         (fetched if "pointer" in commit.extra else local).add(commit.top_hash)
     needed = {repo.commit(c).top_hash for c in [repo.head_id(), *repo.tags().values()] if c}
