@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 @app.command()
 def init(
-    name: str | None = typer.Argument(None, help="Package name namespace/name (default: <user>/<folder>)."),
+    name: str | None = typer.Argument(
+        None, help="Package name namespace/name (default: <user>/<folder>)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Start tracking the current folder as a Quilt package."""
@@ -53,7 +54,8 @@ def _explain_git_link(git: GitLink) -> None:
 @app.command()
 def add(
     paths: list[str] = typer.Argument(..., help="Files or folders to stage ('.' for everything)."),
-    force: bool = typer.Option(False, "--force", "-f", help="Add paths even if .qvcignore ignores them."),
+    force: bool = typer.Option(False, "--force", "-f",
+                               help="Add paths even if .qvcignore ignores them."),
     meta: str | None = typer.Option(None, "--meta", help="JSON user metadata for the files."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -102,7 +104,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
     typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
     if result.remote is not None:
         typer.echo(_remote_line(result.remote))
-    staged = ([("new file", k) for k in s.staged_added] + [("modified", k) for k in s.staged_modified]
+    staged = ([("new file", k) for k in s.staged_added]
+              + [("modified", k) for k in s.staged_modified]
               + [("deleted", k) for k in s.staged_deleted])
     _section("Changes to be committed:", staged)
     _section("Changes not staged for commit:",
@@ -143,8 +146,10 @@ def _section(title: str, rows: list[tuple[str, str]]) -> None:
 @app.command()
 def commit(
     message: str = typer.Option(..., "--message", "-m", help="Commit message."),
-    meta: str | None = typer.Option(None, "--meta", help="JSON package metadata (replaces the parent's)."),
-    stage_all: bool = typer.Option(False, "--all", "-a", help="Stage changes to tracked files first."),
+    meta: str | None = typer.Option(None, "--meta",
+                                    help="JSON package metadata (replaces the parent's)."),
+    stage_all: bool = typer.Option(False, "--all", "-a",
+                                   help="Stage changes to tracked files first."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record the staged files as a new package version; prints its top hash."""
@@ -247,7 +252,8 @@ def ls_(
 
 @app.command()
 def demo(
-    folder: Path | None = typer.Argument(None, help="An empty folder to work in (default: a new temp folder)."),
+    folder: Path | None = typer.Argument(
+        None, help="An empty folder to work in (default: a new temp folder)."),
 ) -> None:
     """Show the main job on sample data: track, commit, push to a folder registry, clone back."""
     import tempfile

@@ -64,7 +64,8 @@ def _add_one(
     if key and stat_path(repo.root, key) is not None:
         validate_key(key)  # a name no manifest may hold (the walk skips these silently)
         if not force and rules.ignored_path(key):
-            raise PathError(f"{shown} is ignored by a .qvcignore file", "use 'qvc add -f' to add it anyway")
+            raise PathError(f"{shown} is ignored by a .qvcignore file",
+                            "use 'qvc add -f' to add it anyway")
         files: dict[str, FileStat | None] = {key: None}
     elif target.is_dir() and not target.is_symlink():
         tree = walk(repo.root, rules, key, force=force)
