@@ -2,9 +2,11 @@
 
 Order: refuse if uncommitted work is in the way; make sure every object needed is present and
 hashes to its name (before touching a single file, so a damaged object cannot leave a half
-checked-out tree); write the files that differ, each through a temp file and a rename; flush;
+checked-out tree); write the files that differ (a free name created in place with ``O_EXCL``,
+an existing file replaced through a temp file and a rename: ``materialize.TreeWriter``); flush;
 then move HEAD and rebuild the index from the commit. A crash before HEAD moves leaves files
-of the target version in place, which ``status`` shows and a re-run completes.
+of the target version in place, which ``status`` shows and a re-run completes (the one file
+being created when it struck may be short: it shows as changed, and ``--force`` replaces it).
 """
 
 from __future__ import annotations
