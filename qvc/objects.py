@@ -29,7 +29,15 @@ from typing import NamedTuple, TypeVar
 
 from qvc.errors import CorruptObject, PathError
 from qvc.fileio import SMALL_BATCH, os_error, sync_written
-from qvc.hashing import CHUNKED, LEGACY_SHA256, Hash, StreamHasher, chunk_size, combine
+from qvc.hashing import (
+    CHUNKED,
+    LEGACY_SHA256,
+    Hash,
+    StreamHasher,
+    chunk_size,
+    combine,
+    hash_bytes,
+)
 
 SMALL = 8 * 1024 * 1024
 COMPLETE = 0o444  # the mode of a finished object, and only of a finished one
@@ -267,6 +275,28 @@ class ObjectStore:
             raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
         os.chmod(tmp_file, COMPLETE)
         self._publish(str(tmp_file), expected)
+
+    def add_verified_bytes(self, data: bytes, expected: Hash) -> None:
+        """Publish downloaded bytes after checking they hash to ``expected``; else raise
+        CorruptObject. Meant for small objects: a ``sha2-256-chunked`` one of at most
+        ``SMALL`` bytes is created at its final name, with no temp file to rename."""
+        if hash_bytes(data, expected.type) != expected:
+            raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
+        if expected.type == CHUNKED and len(data) <= SMALL:
+            self._add_bytes(data)
+            return
+        out, tmp = self._temp()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view):]
+            os.fchmod(out, COMPLETE)
+        except OSError as exc:
+            os.close(out)
+            _unlink_quietly(tmp)
+            raise os_error(exc, tmp) from exc
+        os.close(out)
+        self._publish(tmp, expected)
 
     def verify(self, h: Hash, size: int) -> str | None:
         """None if the object is present and intact, else what is wrong with it."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qvc import crashpoints
-from qvc.errors import BadRevision, DirtyWorkTree, RemoteConflict, UsageError
+from qvc.errors import BadRevision, CorruptObject, DirtyWorkTree, RemoteConflict, UsageError
 from qvc.fileio import os_error, sync_filesystem
 from qvc.ignore import IgnoreRules
 from qvc.index import Index, version_of
@@ -289,18 +289,26 @@ def _write_files(repo: Repo, manifest: Manifest, keys: list[str]) -> dict[str, F
     pool of per-file atomic copies, whose parallel creates in one folder contend in the kernel.
     Callers flush once afterwards and record nothing before that."""
     stats: dict[str, FileStat] = {}
+    objects = repo.objects
     with TreeWriter(repo.root) as writer:
         for key in keys:
             entry = manifest.entries[key]
-            path = repo.objects.path(entry.hash)
+            path = f"{objects.root}/{objects.name(entry.hash)}"  # no pathlib: once per file
             if entry.size > SMALL:
-                stats[key] = writer.copy(key, path)
-            else:
+                stats[key] = writer.copy(key, Path(path))
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
                 try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    raise os_error(exc, path) from exc
-                stats[key] = writer.write(key, data)
+                    data = os.read(fd, entry.size)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise os_error(exc, path) from exc
+            if len(data) != entry.size:
+                raise CorruptObject(f"the stored object of {key} is damaged: {path}",
+                                    "run 'qvc verify --repair', then pull again")
+            stats[key] = writer.write(key, data)
     return stats
 
 
