@@ -23,7 +23,7 @@ import os
 import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -40,6 +40,7 @@ from qvc.hashing import (
 )
 
 SMALL = 8 * 1024 * 1024
+RING = 4  # part buffers in flight while copying a large file
 COMPLETE = 0o444  # the mode of a finished object, and only of a finished one
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # O_NONBLOCK: a FIFO swapped in for a walked file must not hang the open (no effect on files)
@@ -237,22 +238,26 @@ class ObjectStore:
         self._note_written(final)
 
     def _add_large(self, fd: int, size: int) -> Hash:
-        """Hash-while-copying pipeline: parts hash in parallel threads while we write."""
+        """Hash-while-copying pipeline: parts hash in parallel threads while we write.
+
+        A small ring of reused part buffers (filled with readv) keeps memory bounded and
+        avoids allocating, faulting in and freeing a fresh 8 MiB buffer for every part."""
         step = chunk_size(size)
+        ring = [bytearray(step) for _ in range(RING)]
         out, tmp = self._temp()
         try:
             with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = []
+                futures: list[Future[bytes]] = []
                 while True:
-                    buf = os.read(fd, step)
-                    if not buf:
+                    slot = len(futures) % RING
+                    if len(futures) >= RING:
+                        futures[-RING].result()  # the buffer's previous part is hashed
+                    view = memoryview(ring[slot])[:_fill(fd, ring[slot])]
+                    if not view:
                         break
-                    futures.append(pool.submit(lambda b: hashlib.sha256(b).digest(), buf))
-                    view = memoryview(buf)
+                    futures.append(pool.submit(_sha256_digest, view))
                     while view:
                         view = view[os.write(out, view):]
-                    if len(futures) > 4:
-                        futures[-5].result()
                 digests = [f.result() for f in futures]
             os.fchmod(out, COMPLETE)
         except BaseException:
@@ -357,3 +362,18 @@ def hash_path(path: Path, hash_type: str, on_bytes: Callable[[int], None] | None
             if on_bytes:
                 on_bytes(len(block))
     return hasher.result()
+
+
+def _fill(fd: int, buf: bytearray) -> int:
+    """Read into ``buf`` until it is full or the file ends; returns the bytes read."""
+    view, filled = memoryview(buf), 0
+    while filled < len(buf):
+        got = os.readv(fd, [view[filled:]])
+        if not got:
+            break
+        filled += got
+    return filled
+
+
+def _sha256_digest(data: memoryview) -> bytes:
+    return hashlib.sha256(data).digest()
