@@ -26,9 +26,9 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically and durably."""
-    target = Path(path)
+def _durable_temp(target: Path, data: bytes, mode: int) -> str:
+    """A fsynced temp file holding ``data`` beside ``target`` (same folder: renames stay
+    atomic); removed again if writing fails."""
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
@@ -39,32 +39,34 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, target)
     except BaseException as exc:
         _silent_unlink(tmp)
         if isinstance(exc, OSError):
             raise os_error(exc, target) from exc
         raise
+    return tmp
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically and durably."""
+    target = Path(path)
+    tmp = _durable_temp(target, data, mode)
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        _silent_unlink(tmp)
+        raise os_error(exc, target) from exc
     fsync_dir(target.parent)
 
 
 def create_exclusive(path: str | os.PathLike[str], data: bytes) -> bool:
     """Durably create ``path`` with ``data`` unless it exists; False if it already did."""
     target = Path(path)
+    tmp = _durable_temp(target, data, 0o644)
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise os_error(exc, target.parent) from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            return False
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
     except OSError as exc:  # disk full, read-only...: a clear error, not a traceback
         raise os_error(exc, target) from exc
     finally:
