@@ -312,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, onerror=_force_remove)
+    return finish(b, args)
+
+
+def finish(b: Bench, args: argparse.Namespace) -> int:
+    """Print the closing load line, write --json rows; exit 1 if a target was missed."""
     print(f"# {_load()} (other work on the machine skews every figure)", flush=True)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) | {"ratio": r.ratio, "ok": r.ok}

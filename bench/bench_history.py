@@ -15,18 +15,16 @@ Generates its own data (``gen.py``) in a temporary folder, commits it twice in q
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen  # noqa: E402
-from bench_core import Bench, Row, _force_remove, _load, find_qvc, header  # noqa: E402
+from bench_core import Bench, Row, _force_remove, _load, find_qvc, finish, header  # noqa: E402
 
 _KEEP = {".git", ".qvc"}  # everything else at the top of a work tree is benchmark data
 
@@ -124,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, onerror=_force_remove)
-    print(f"# {_load()} (other work on the machine skews every figure)", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps([asdict(r) | {"ratio": r.ratio, "ok": r.ok}
-                                         for r in b.rows], indent=2))
-    return 0 if all(r.ok is not False for r in b.rows) or args.quick else 1
+    return finish(b, args)
 
 
 if __name__ == "__main__":

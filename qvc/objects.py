@@ -190,16 +190,7 @@ class ObjectStore:
         out = self._create(final, len(data))
         if out is None:
             return h  # already stored
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view):]
-            os.fchmod(out, COMPLETE)
-        except OSError as exc:
-            os.close(out)
-            _unlink_quietly(final)  # never leave a partial object behind
-            raise os_error(exc, final) from exc
-        os.close(out)
+        _write_complete(out, data, final)
         self._note_written(final)
         return h
 
@@ -291,16 +282,7 @@ class ObjectStore:
             self._add_bytes(data)
             return
         out, tmp = self._temp()
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view):]
-            os.fchmod(out, COMPLETE)
-        except OSError as exc:
-            os.close(out)
-            _unlink_quietly(tmp)
-            raise os_error(exc, tmp) from exc
-        os.close(out)
+        _write_complete(out, data, tmp)
         self._publish(tmp, expected)
 
     def verify(self, h: Hash, size: int) -> str | None:
@@ -377,3 +359,18 @@ def _fill(fd: int, buf: bytearray) -> int:
 
 def _sha256_digest(data: memoryview) -> bytes:
     return hashlib.sha256(data).digest()
+
+
+def _write_complete(out: int, data: bytes, path: str) -> None:
+    """Write all of ``data`` to the open object file ``out`` (at ``path``), mark it complete
+    (mode 0444) and close it; on failure remove the partial file and raise a qvc error."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view):]
+        os.fchmod(out, COMPLETE)
+    except OSError as exc:
+        os.close(out)
+        _unlink_quietly(path)  # never leave a partial object behind
+        raise os_error(exc, path) from exc
+    os.close(out)
