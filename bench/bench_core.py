@@ -162,6 +162,11 @@ def bench_tree(b: Bench, folders: int, files: int, size: int) -> None:
               "git add -A && commit", "<= 0.5x", 0.5, True))
     b.add(Row("(a) peak memory of add/commit", qvc_add.max_rss_mb, git_add.max_rss_mb,
               "git add -A / commit", "", None, True, "MB"))
+    floor = b.run([sys.executable, str(Path(gen.__file__)), "objects", str(b.work / "floor"),
+                   "--count", str(n), "--size", str(size)], b.work)
+    b.add(Row(f"(a) floor: create {n:,} object files", floor.seconds, git_add.seconds,
+              "git add -A && commit", "(reported)", None, True))
+    shutil.rmtree(b.work / "floor", onerror=_force_remove)
     bench_status(b, git_tree, qvc_tree, gen.file_key(folders // 2, files // 2))
     bench_recommit(b, git_tree, qvc_tree, folders, files)
 

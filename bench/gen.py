@@ -6,6 +6,7 @@ and qvc would both deduplicate identical files, which would flatter both).
 
     python bench/gen.py tree DEST --folders 100 --files 1000 --size 1024
     python bench/gen.py big DEST/file.bin --size 1073741824
+    python bench/gen.py objects DEST --count 100000 --size 1024
 """
 
 from __future__ import annotations
@@ -53,6 +54,23 @@ def make_big(path: Path, size: int, seed: int = 0) -> None:
             left -= n
 
 
+def make_objects(dest: Path, count: int, size: int) -> None:
+    """``count`` new files of ``size`` bytes spread over 256 folders, created exclusively and
+    made read-only as an object store does: the file-system cost of one object per file,
+    without hashing or reading anything (the floor under any such store's ``add``)."""
+    for d in range(256):
+        (dest / f"{d:02x}").mkdir(parents=True, exist_ok=True)
+    data = bytes(size)
+    for i in range(count):
+        fd = os.open(f"{dest}/{i % 256:02x}/{i:062d}", os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     0o600)
+        try:
+            os.write(fd, data)
+            os.fchmod(fd, 0o444)
+        finally:
+            os.close(fd)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="kind", required=True)
@@ -66,9 +84,15 @@ def main(argv: list[str] | None = None) -> None:
     big.add_argument("--size", type=int, default=1 << 30)
     for p in (tree, big):
         p.add_argument("--seed", type=int, default=0)
+    objects = sub.add_parser("objects", help="COUNT empty-content files as an object store makes")
+    objects.add_argument("dest", type=Path)
+    objects.add_argument("--count", type=int, default=100_000)
+    objects.add_argument("--size", type=int, default=1024)
     args = parser.parse_args(argv)
     if args.kind == "tree":
         make_tree(args.dest, args.folders, args.files, args.size, args.seed)
+    elif args.kind == "objects":
+        make_objects(args.dest, args.count, args.size)
     else:
         make_big(args.dest, args.size, args.seed)
 

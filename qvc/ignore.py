@@ -7,6 +7,8 @@ tracked, whatever the rules say.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ class IgnoreRules:
         self._names = names
         self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
         self._extra = _compile(extra) if extra else None
+        self._combined: dict[str, re.Pattern[str] | None] = {}
 
     def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
         if folder not in self._specs:
@@ -70,6 +73,38 @@ class IgnoreRules:
                 decision = result.include
         return decision
 
+    def ignored_files(self, folder: str, names: list[str]) -> set[str]:
+        """Those of ``names`` (files in ``folder``) that are ignored, as :meth:`ignored` would
+        say one by one. Each ignore file's patterns run as one combined regular expression
+        per name when none of them negates (then any match ignores); otherwise one by one."""
+        prefix = folder + "/" if folder else ""
+        matchers = self._matchers(folder) if self._extra is None else None
+        if matchers is None:
+            return {name for name in names if self.ignored(prefix + name)}
+        found = {".qvc"}.intersection(names) if not folder else set()
+        for rel, match in matchers:
+            found.update(name for name in names if match(rel + name))
+        return found
+
+    def _matchers(self, folder: str) -> list[tuple[str, Callable[[str], object]]] | None:
+        """(path of ``folder`` relative to the ignore file's folder + '/', combined match) per
+        ignore file that applies; None when one of them holds a negation."""
+        parts = folder.split("/") if folder else []
+        out: list[tuple[str, Callable[[str], object]]] = []
+        for depth in range(len(parts) + 1):
+            at = "/".join(parts[:depth])
+            spec = self._spec(at)
+            if spec is None:
+                continue
+            if at not in self._combined:
+                self._combined[at] = _combine(spec)
+            combined = self._combined[at]
+            if combined is None:
+                return None
+            rel = "/".join(parts[depth:])
+            out.append((rel + "/" if rel else "", combined.match))
+        return out
+
     def ignored_path(self, key: str) -> bool:
         """Ignored itself or inside an ignored folder."""
         parts = key.split("/")
@@ -85,3 +120,25 @@ def _compile(lines: list[str] | tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     import pathspec
 
     return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _combine(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
+    """One expression matching wherever any pattern of ``spec`` matches; None if a pattern
+    negates (order then matters) or is not a plain expression this can join."""
+    sources = []
+    for pattern in spec.patterns:
+        include = getattr(pattern, "include", None)
+        regex = getattr(pattern, "regex", None)
+        if include is None:
+            continue  # a comment or blank line
+        if include is False or not isinstance(regex, re.Pattern) or not isinstance(
+                regex.pattern, str) or regex.flags != re.UNICODE:
+            return None
+        source = regex.pattern.replace("(?P<ps_d>", "(?:")
+        if "(?P" in source:
+            return None
+        sources.append(f"(?:{source})")
+    return re.compile("|".join(sources)) if sources else _NEVER
+
+
+_NEVER = re.compile(r"(?!)")

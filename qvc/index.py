@@ -27,7 +27,7 @@ from qvc import indexfile
 from qvc.errors import RepositoryError
 from qvc.fileio import atomic_write
 from qvc.hashing import Hash
-from qvc.indexfile import NO_STAT, Columns, DamagedIndex, Version
+from qvc.indexfile import ABSENT, NO_STAT, Columns, DamagedIndex, Version
 from qvc.manifest import Entry, Manifest, sort_key
 from qvc.objects import FileStat
 
@@ -56,6 +56,7 @@ class Index:
         self.dirty = False
         self.changed: dict[str, Row | None] = {}
         self._pos: dict[str, int] | None = None
+        self._unsorted = False  # rows appended to ``base`` out of walk order
         self.rows = Rows(self)
 
     @classmethod
@@ -86,6 +87,7 @@ class Index:
                     stats[j:j + 4] = array("q", (NO_STAT, 0, 0, 0))
         atomic_write(path, indexfile.dumps(cols))
         self.base, self.changed, self._pos, self.dirty = cols, {}, None, False
+        self._unsorted = False
 
     # rows, decoded on demand ----------------------------------------------------------------
 
@@ -114,8 +116,9 @@ class Index:
         yield from (k for k, row in changed.items() if row is not None and k not in pos)
 
     def untouched(self) -> bool:
-        """No row read or changed since loading: the columns are the whole truth."""
-        return not self.changed
+        """The columns are the whole truth, in walk order (no row decoded and changed, none
+        appended out of order since loading)."""
+        return not self.changed and not self._unsorted
 
     def tracked(self) -> dict[str, None]:
         """Keys in the next commit (staged for deletion: not)."""
@@ -128,7 +131,7 @@ class Index:
 
     def staged_items(self) -> Iterator[tuple[str, Version]]:
         """(key, staged version) of the keys in the next commit, in Quilt walk order."""
-        if not self.changed:
+        if not self.changed and not self._unsorted:
             base = self.base
             for i, key in enumerate(base.keys):
                 version = base.staged(i)
@@ -149,14 +152,40 @@ class Index:
 
     # changes --------------------------------------------------------------------------------
 
+    def staged_version(self, key: str) -> Version | None:
+        """The staged version of ``key`` (None: untracked or staged for deletion), decoded
+        without keeping the row (staging a million files must not build a row per file)."""
+        if key in self.changed:
+            row = self.changed[key]
+            return row[0] if row is not None else None
+        i = self.pos.get(key)
+        return self.base.staged(i) if i is not None else None
+
     def stage(self, key: str, version: Version, st: FileStat | None) -> None:
-        row = self.row(key)
+        """Stage ``version`` for ``key``; a row not read since loading is written straight
+        into the columns, a new key appended to them."""
         stat_list = [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else None
-        if row is None:
-            self.changed[key] = [version, None, stat_list]
-        else:
-            row[0], row[2] = version, stat_list
         self.dirty = True
+        if key in self.changed:
+            row = self.changed[key]
+            if row is not None:
+                row[0], row[2] = version, stat_list
+                return
+            self.changed[key] = [version, self._base_head(key), stat_list]
+            return
+        base, pos = self.base, self.pos
+        i = pos.get(key)
+        if i is not None:
+            base.set_row(i, version, base.head_version(i), stat_list)
+            return
+        if base.keys and not self._unsorted and sort_key(key) < sort_key(base.keys[-1]):
+            self._unsorted = True
+        pos[key] = len(base.keys)
+        base.append(key, version, None, stat_list)
+
+    def _base_head(self, key: str) -> Version | None:
+        i = self.pos.get(key)
+        return self.base.head_version(i) if i is not None else None
 
     def stage_delete(self, key: str) -> None:
         row = self.row(key)
@@ -181,13 +210,20 @@ class Index:
 
     def staged_changes(self) -> tuple[list[str], list[str], list[str]]:
         """(added, modified, deleted) between HEAD and the next commit."""
-        added, modified, deleted = [], [], []
+        added: list[str] = []
+        modified: list[str] = []
+        deleted: list[str] = []
         base, changed = self.base, self.changed
-        rows = {base.keys[i]: [base.staged(i), base.head_version(i)] for i in base.heads
-                if base.keys[i] not in changed}
-        rows.update((k, r) for k, r in changed.items() if r is not None)
-        for key, row in rows.items():
-            if row[0] == row[1]:
+        for i in base.head_rows():
+            key = base.keys[i]
+            if key in changed:
+                continue
+            if base.types[i] == 0:
+                deleted.append(key)
+            else:
+                (added if base.hcodes[i] == ABSENT else modified).append(key)
+        for key, row in changed.items():
+            if row is None or row[0] == row[1]:
                 continue
             if row[1] is None:
                 added.append(key)
@@ -215,25 +251,27 @@ class Index:
 
     def committed(self, head: str) -> None:
         """HEAD became ``head``, a commit of exactly the staged column."""
-        for key in [*self._head_keys(), *self.changed]:  # other rows have head == staged
-            row = self.row(key)
+        for key, row in list(self.changed.items()):
             if row is None:
                 continue
             if row[0] is None:
                 self.rows.pop(key)
             else:
                 row[1] = row[0]
+        changed = self.changed
+        for i in self.base.committed():  # rows staged for deletion
+            key = self.base.keys[i]
+            if key not in changed:
+                changed[key] = None
         self.head = head
         self.dirty = True
 
     def nothing_staged(self) -> bool:
         """Whether the staged column equals the head column in every row."""
-        if self.base.heads and any(k not in self.changed for k in self._head_keys()):
+        base, changed = self.base, self.changed
+        if any(base.keys[i] not in changed for i in base.head_rows()):
             return False
-        return all(row is None or row[0] == row[1] for row in self.changed.values())
-
-    def _head_keys(self) -> Iterator[str]:
-        return (self.base.keys[i] for i in self.base.heads)
+        return all(row is None or row[0] == row[1] for row in changed.values())
 
     # the stat cache ---------------------------------------------------------------------------
 
@@ -261,7 +299,7 @@ class Index:
     def _columns(self) -> Columns:
         base, changed = self.base, self.changed
         pos = self.pos
-        if all(row is not None and k in pos for k, row in changed.items()):
+        if not self._unsorted and all(row is not None and k in pos for k, row in changed.items()):
             for key, row in changed.items():  # same keys: patch rows in place
                 assert row is not None
                 base.set_row(pos[key], *row)

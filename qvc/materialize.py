@@ -8,15 +8,17 @@ a batch, so a file in an already opened folder costs one ``openat`` + ``write`` 
 Two ways to put a file at its name:
 
 * a name nobody holds is created in place with ``O_CREAT | O_EXCL | O_NOFOLLOW``
-  (:meth:`TreeWriter.write`): ``O_EXCL`` never follows a link nor opens anything that exists,
-  so nothing but our own new file is touched. A crash can leave that file short; callers record
-  files as done (index, HEAD) only after the batch, so a short file is seen as not matching;
+  (:meth:`TreeWriter.write`, and :meth:`TreeWriter.copy` when asked): ``O_EXCL`` never follows
+  a link nor opens anything that exists, so nothing but our own new file is touched. A crash
+  can leave that file short; callers record files as done (index, HEAD) only after the batch,
+  so a short file is seen as not matching;
 * a name already taken (a file, a link, a folder) gets a temp file in the same folder renamed
   over it: readers see the old bytes or the new ones, and a symbolic link standing there is
   replaced itself, never written through. :func:`write_entry` always takes this way.
 
 No per-file fsync: callers write a batch and then flush once (``fileio.sync_filesystem``)
-before recording anything that claims the files are there.
+before recording anything that claims the files are there. :class:`BackgroundWriter` runs a
+TreeWriter on a thread of its own, so files can be written while other threads download.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ import contextlib
 import errno
 import itertools
 import os
+import queue
 import stat
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Generic, TypeVar
 
 from qvc.errors import PathError
 from qvc.fileio import os_error
@@ -39,6 +44,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
 _names = itertools.count()
+T = TypeVar("T")
 
 
 class TreeWriter:
@@ -76,26 +82,11 @@ class TreeWriter:
     def write(self, key: str, data: bytes) -> FileStat:
         """Put ``data`` at ``root/key``: created in place when the name is free, else through
         a temp file renamed over what stands there. Returns the new file's stat."""
-        folder, name = self._parent(key)
-        try:
-            out = os.open(name, _NEW_FILE, 0o666, dir_fd=folder)
-        except FileExistsError:
-            return self._replace(folder, name, key, lambda out: _write_fd(out, data))
-        except OSError as exc:
-            raise os_error(exc, self.root / key) from exc
-        try:
-            _write_fd(out, data)
-            return FileStat.of(os.fstat(out))
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(name, dir_fd=folder)  # no short file left behind (disk full...)
-            raise os_error(exc, self.root / key) from exc
-        finally:
-            os.close(out)
+        return self._put(key, lambda out: _write_fd(out, data), in_place=True)
 
-    def copy(self, key: str, source: Path) -> FileStat:
-        """Copy the file ``source`` to ``root/key`` atomically (temp file, then rename)."""
-        folder, name = self._parent(key)
+    def copy(self, key: str, source: Path, *, in_place: bool = False) -> FileStat:
+        """Copy the file ``source`` to ``root/key``: atomically (temp file, then rename), or,
+        with ``in_place``, created in place when the name is free, as :meth:`write` does."""
 
         def fill(out: int) -> None:
             try:
@@ -109,7 +100,29 @@ class TreeWriter:
             finally:
                 os.close(src)
 
-        return self._replace(folder, name, key, fill)
+        return self._put(key, fill, in_place)
+
+    def _put(self, key: str, fill: Callable[[int], None], in_place: bool) -> FileStat:
+        folder, name = self._parent(key)
+        if not in_place:
+            return self._replace(folder, name, key, fill)
+        try:
+            out = os.open(name, _NEW_FILE, 0o666, dir_fd=folder)
+        except FileExistsError:
+            return self._replace(folder, name, key, fill)
+        except OSError as exc:
+            raise os_error(exc, self.root / key) from exc
+        try:
+            fill(out)
+            return FileStat.of(os.fstat(out))
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=folder)  # no short file left behind (disk full...)
+            if isinstance(exc, OSError):
+                raise os_error(exc, self.root / key) from exc
+            raise
+        finally:
+            os.close(out)
 
     def _replace(self, folder: int, name: str, key: str, fill: Callable[[int], None]) -> FileStat:
         tmp = f".{name}.{os.getpid()}-{next(_names)}.qvc-tmp"
@@ -159,6 +172,74 @@ class TreeWriter:
             os.close(self._folders.pop(next(iter(self._folders))))
         self._folders[folder] = fd
         return fd
+
+
+class BackgroundWriter(Generic[T]):
+    """A :class:`TreeWriter` on a thread of its own, fed by other threads through :meth:`put`,
+    so files are written while those threads go on (downloading, say). One thread owns the
+    writer: folders are opened once and file creates never contend with each other.
+
+    ``write(writer, item)`` turns one item into files and returns their ``(key, stat)`` pairs.
+    The first error stops the thread: :meth:`put` raises it in the producers from then on and
+    :meth:`finish` in the owner. Leaving the ``with`` block on an exception drops what is still
+    queued and waits for the thread, so no write races the caller's cleanup.
+    """
+
+    def __init__(self, root: Path,
+                 write: Callable[[TreeWriter, T], Iterable[tuple[str, FileStat]]]) -> None:
+        self.written: dict[str, FileStat] = {}
+        self._write = write
+        self._queue: queue.SimpleQueue[tuple[T, int] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._backlog = 0
+        self._error: BaseException | None = None
+        self._drop = False
+        self._writer = TreeWriter(root)  # here, so an unusable root fails in the caller
+        self._thread = threading.Thread(target=self._run, name="qvc-tree-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        """Bytes handed to :meth:`put` and not written yet (producers may bound it)."""
+        return self._backlog
+
+    def put(self, item: T, nbytes: int = 0) -> None:
+        """Queue ``item`` (holding ``nbytes`` of data) for writing; never blocks."""
+        if self._error is not None:
+            raise self._error
+        with self._lock:
+            self._backlog += nbytes
+        self._queue.put((item, nbytes))
+
+    def finish(self) -> dict[str, FileStat]:
+        """Write everything queued, stop the thread; returns ``{key: stat}`` of every file."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.written
+
+    def __enter__(self) -> BackgroundWriter[T]:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._drop = et is not None
+        self._queue.put(None)
+        self._thread.join()
+        self._writer.close()
+
+    def _run(self) -> None:
+        try:
+            while (job := self._queue.get()) is not None:
+                if self._drop:
+                    continue
+                for key, st in self._write(self._writer, job[0]):
+                    self.written[key] = st
+                with self._lock:
+                    self._backlog -= job[1]
+        except BaseException as exc:  # handed to the producers and the owner
+            self._error = exc
 
 
 def write_entry(root: Path, key: str, source_object: Path) -> FileStat:

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from qvc.errors import CorruptObject, PathError
 from qvc.fileio import SMALL_BATCH, os_error, sync_written
@@ -46,8 +46,7 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # O_NONBLOCK: a FIFO swapped in for a walked file must not hang the open (no effect on files)
 _READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
-_BATCH = 256  # files per task of the parallel writer (amortises the hand-over between threads)
-_PARALLEL_MIN = 2 * _BATCH  # below this, threads cost more than they save
+_BATCH_BYTES = 32 * 1024 * 1024  # small-file data per batch of add_files, at most
 
 T = TypeVar("T")
 
@@ -109,37 +108,35 @@ class ObjectStore:
                 self._written = None
 
     def add_files(
-        self, items: Iterable[tuple[T, str, FileStat | None]], workers: int | None = None
+        self, items: Iterable[tuple[T, str, FileStat | None]], batch_files: int = 8192
     ) -> Iterator[tuple[T, Hash, FileStat]]:
         """:meth:`add_file` for each ``(tag, path, walked)``, yielding ``(tag, hash, stat)`` in
-        order. Large batches run in ``workers`` threads (the system calls that create objects
-        release the GIL); at most a few batches are in flight, and the first error stops the
-        rest after the batches already running."""
-        workers = workers or min(4, os.cpu_count() or 1)
-        it = iter(items)
-        first = list(itertools.islice(it, _PARALLEL_MIN))
-        if len(first) < _PARALLEL_MIN or workers < 2:
-            for tag, path, walked in itertools.chain(first, it):
-                yield (tag, *self.add_file(path, walked))
-            return
-        batches = _batched(itertools.chain(first, it))
-        with ThreadPoolExecutor(workers, thread_name_prefix="qvc-objects") as pool:
-            pending = deque(pool.submit(self._add_batch, batch)
-                            for batch in itertools.islice(batches, 2 * workers))
-            try:
-                while pending:
-                    done = pending.popleft().result()
-                    pending.extend(pool.submit(self._add_batch, batch)
-                                   for batch in itertools.islice(batches, 1))
-                    yield from done
-            finally:
-                for future in pending:
-                    future.cancel()
+        order, each once its object is stored.
 
-    def _add_batch(
-        self, batch: list[tuple[T, str, FileStat | None]]
-    ) -> list[tuple[T, Hash, FileStat]]:
-        return [(tag, *self.add_file(path, walked)) for tag, path, walked in batch]
+        Small files are read and hashed here, and their objects created by one writer thread
+        a batch at a time, sorted by object name: creating files one folder after another
+        measured about a quarter faster than in hash order, which scatters them over all 256
+        folders (the kernel's file creation, not hashing, is most of the cost). Reading the
+        next batch overlaps with writing this one; at most two batches (of ``batch_files``
+        files, enough for runs of about 32 per folder, or ``_BATCH_BYTES``) are in memory."""
+        with ThreadPoolExecutor(1, thread_name_prefix="qvc-objects") as writer:
+            pending: deque[tuple[Future[None], list[tuple[T, Hash, FileStat]]]] = deque()
+            batch = _Batch[T](batch_files)
+            for tag, path, walked in items:
+                batch.add(tag, *self._read_file(path, walked))
+                if batch.full():
+                    pending.append((writer.submit(self._create_all, batch.writes), batch.done))
+                    batch = _Batch[T](batch_files)
+                    while len(pending) > 1:
+                        yield from _finished(pending.popleft())
+            pending.append((writer.submit(self._create_all, batch.writes), batch.done))
+            while pending:
+                yield from _finished(pending.popleft())
+
+    def _create_all(self, writes: list[tuple[str, bytes]]) -> None:
+        writes.sort(key=_first)
+        for final, data in writes:
+            self._store_small(final, data)
 
     def add_file(
         self, source: str | os.PathLike[str], walked: FileStat | None = None
@@ -147,6 +144,16 @@ class ObjectStore:
         """Copy a work-tree file into the store while hashing it; never follows symlinks.
         ``walked`` is the file's stat from a walk just before: when it still holds after the
         read, the read saw that version and the stat before the read can be skipped."""
+        h, st, small = self._read_file(source, walked)
+        if small is not None:
+            self._store_small(*small)
+        return h, st
+
+    def _read_file(
+        self, source: str | os.PathLike[str], walked: FileStat | None
+    ) -> tuple[Hash, FileStat, tuple[str, bytes] | None]:
+        """(hash, stat, small) of a work-tree file: a large one is stored here (small is
+        None); a small one is returned as (object path, bytes) for the caller to store."""
         try:
             fd = os.open(source, _READ)
         except OSError as exc:
@@ -159,40 +166,52 @@ class ObjectStore:
                 data = _read_small(fd, walked.size)
                 after = os.fstat(fd)
                 if stat.S_ISREG(after.st_mode) and FileStat.of(after) == walked:
-                    return self._add_bytes(data), walked
+                    h, final = self._small_name(data)
+                    return h, walked, (final, data)
                 os.lseek(fd, 0, os.SEEK_SET)  # changed since the walk: start again
-            return self._add_open(fd, source)
+            return self._read_open(fd, source)
         except OSError as exc:
             raise os_error(exc, source) from exc
         finally:
             os.close(fd)
 
-    def _add_open(self, fd: int, source: str | os.PathLike[str]) -> tuple[Hash, FileStat]:
+    def _read_open(
+        self, fd: int, source: str | os.PathLike[str]
+    ) -> tuple[Hash, FileStat, tuple[str, bytes] | None]:
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
             raise PathError(f"{source} is not a regular file", "qvc tracks regular files only")
+        small = None
         if before.st_size <= SMALL:
-            h = self._add_bytes(_read_small(fd, before.st_size))
+            data = _read_small(fd, before.st_size)
+            h, final = self._small_name(data)
+            small = (final, data)
         else:
             h = self._add_large(fd, before.st_size)
         after = os.fstat(fd)
         if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
             raise PathError(f"{source} changed while it was being read", "run the command again")
-        return h, FileStat.of(after)
+        return h, FileStat.of(after), small
+
+    def _small_name(self, data: bytes) -> tuple[Hash, str]:
+        """A small object's hash and path: known before anything is written, so the object is
+        created directly at its final name (no temp file and rename: a third fewer
+        file-system operations)."""
+        digest = hashlib.sha256(hashlib.sha256(data).digest() if data else b"").digest()
+        return (Hash(CHUNKED, base64.b64encode(digest).decode()),
+                f"{self.root}/{_fan_out(digest.hex())}")
 
     def _add_bytes(self, data: bytes) -> Hash:
-        """Store a small object: its hash is known before the write, so it is created directly
-        at its final name (no temp file and rename: a third fewer file-system operations)."""
-        digest = hashlib.sha256(hashlib.sha256(data).digest() if data else b"").digest()
-        hex_digest = digest.hex()
-        final = f"{self.root}/{_fan_out(hex_digest)}"
-        h = Hash(CHUNKED, base64.b64encode(digest).decode())
+        h, final = self._small_name(data)
+        self._store_small(final, data)
+        return h
+
+    def _store_small(self, final: str, data: bytes) -> None:
         out = self._create(final, len(data))
         if out is None:
-            return h  # already stored
+            return  # already stored
         _write_complete(out, data, final)
         self._note_written(final)
-        return h
 
     def _create(self, final: str, size: int) -> int | None:
         """A new, empty, writable file at ``final``; None if a complete object is there."""
@@ -325,10 +344,35 @@ def _read_small(fd: int, size: int) -> bytes:
     return data
 
 
-def _batched(items: Iterable[T]) -> Iterator[list[T]]:
-    it = iter(items)
-    while batch := list(itertools.islice(it, _BATCH)):
-        yield batch
+class _Batch(Generic[T]):
+    """Files read for :meth:`ObjectStore.add_files`: their results, and the small objects
+    still to write (at most ``size`` files or ``_BATCH_BYTES`` bytes)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.done: list[tuple[T, Hash, FileStat]] = []
+        self.writes: list[tuple[str, bytes]] = []
+        self.nbytes = 0
+
+    def add(self, tag: T, h: Hash, st: FileStat, small: tuple[str, bytes] | None) -> None:
+        self.done.append((tag, h, st))
+        if small is not None:
+            self.writes.append(small)
+            self.nbytes += len(small[1])
+
+    def full(self) -> bool:
+        return len(self.done) >= self.size or self.nbytes >= _BATCH_BYTES
+
+
+def _finished(pending: tuple[Future[None], list[tuple[T, Hash, FileStat]]]
+              ) -> list[tuple[T, Hash, FileStat]]:
+    future, done = pending
+    future.result()  # the batch's objects are written (or its error is raised here)
+    return done
+
+
+def _first(item: tuple[str, bytes]) -> str:
+    return item[0]
 
 
 def _unlink_quietly(path: str) -> None:

@@ -20,7 +20,7 @@ from qvc.errors import MissingEntry, PathError, UsageError
 from qvc.ignore import IgnoreRules
 from qvc.manifest import Manifest, parse, sort_key, validate_key
 from qvc.package_entry import PackageEntry
-from qvc.workspace import walk
+from qvc.treewalk import walk
 
 IGNORE_FILES = (".quiltignore", ".qvcignore")
 Dest = str | Callable[[str, "PackageEntry"], str] | None

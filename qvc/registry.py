@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from qvc.errors import BadRevision, RemoteConflict
 from qvc.manifest import Manifest, is_top_hash, parse, validate_package_name
@@ -58,6 +59,12 @@ class Registry:
         with contextlib.suppress(PreconditionFailed):
             self.store.put(PACKAGES + top, data, if_none_match=True)
         return top
+
+    def write_manifest_file(self, source: Path, top_hash: str) -> str:
+        """:meth:`write_manifest` of manifest bytes held in the file ``source``."""
+        with contextlib.suppress(PreconditionFailed):
+            self.store.put_file(PACKAGES + top_hash, source, if_none_match=True)
+        return top_hash
 
     # pointers --------------------------------------------------------------------------------
 

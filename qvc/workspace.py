@@ -1,4 +1,4 @@
-"""The work tree: walking it (honouring ``.qvcignore``) and comparing it with the index.
+"""The work tree compared with the index (the walk itself is :mod:`qvc.treewalk`).
 
 Unchanged files are recognised by the stat cache and never read; only files whose stat
 changed (or is racy) are re-hashed. Symlinks and special files are never followed or tracked
@@ -7,105 +7,15 @@ changed (or is racy) are re-hashed. Symlinks and special files are never followe
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
-from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qvc.fileio import os_error
-from qvc.ignore import IgnoreRules
 from qvc.index import RACY_WINDOW_NS, Index, version_hash
-from qvc.manifest import key_problem
 from qvc.objects import FileStat, hash_path
-
-
-class Walk:
-    """Files found by :func:`walk`, in Quilt walk order: ``keys[i]`` has stat
-    ``stats[4 * i:4 * i + 4]`` (one array, not a tuple per file: the index compares the
-    whole column at once)."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.stats: array[int] = array("q")
-        self.skipped: list[str] = []  # symlinks, special files, bad names
-        self._files: dict[str, FileStat] | None = None
-
-    @property
-    def files(self) -> dict[str, FileStat]:
-        if self._files is None:
-            s = self.stats
-            self._files = {k: FileStat(*s[4 * i:4 * i + 4]) for i, k in enumerate(self.keys)}
-        return self._files
-
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-def walk(root: Path, rules: IgnoreRules, start: str = "", force: bool = False) -> Walk:
-    """All regular, non-ignored files under ``root/start`` as logical keys with their stat."""
-    result = Walk()
-    _walk_folder(root, str(root / start) if start else str(root), None, rules, start, force,
-                 result)
-    return result
-
-
-def _walk_folder(root: Path, path: str, parent_fd: int | None, rules: IgnoreRules,
-                 folder: str, force: bool, result: Walk) -> None:
-    """Open ``path`` (relative to ``parent_fd``) without following a link, and walk it: each
-    name is then one ``lstat`` relative to the folder, with no path to resolve again."""
-    try:
-        fd = os.open(path, _DIR_FLAGS, dir_fd=parent_fd)
-    except (FileNotFoundError, NotADirectoryError):
-        return  # gone, or replaced by a file since it was listed
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return  # replaced by a link since it was listed
-        raise os_error(exc, root / folder) from exc
-    try:
-        _walk_names(root, fd, rules, folder, force, result)
-    finally:
-        os.close(fd)
-
-
-def _walk_names(root: Path, fd: int, rules: IgnoreRules, folder: str, force: bool,
-                result: Walk) -> None:
-    """Folders depth first, names sorted: the order of :func:`qvc.manifest.sort_key`."""
-    check = force is False and rules.has_rules(folder)
-    prefix = folder + "/" if folder else ""
-    names = os.listdir(fd)
-    names.sort()
-    # one check of all names at once (a name holds no '/'); each alone only if that fails
-    names_ok = bool(folder) and not _bad_name(prefix + "/".join(names))
-    keys, skipped, extend, lstat = result.keys, result.skipped, result.stats.extend, os.lstat
-    for name in names:
-        key = prefix + name
-        try:
-            st = lstat(name, dir_fd=fd)
-        except FileNotFoundError:
-            continue
-        kind = stat.S_IFMT(st.st_mode)
-        if kind == stat.S_IFDIR:
-            if not (check and rules.ignored(key, is_dir=True)) and (folder or key != ".qvc"):
-                _walk_folder(root, name, fd, rules, key, force, result)
-            continue
-        if check and rules.ignored(key):
-            continue
-        if kind != stat.S_IFREG or (not names_ok and _bad_name(key)):
-            skipped.append(key)  # symlinks, special files, names no manifest may hold
-            continue
-        keys.append(key)
-        extend((st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size))
-
-
-def _bad_name(key: str) -> bool:
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return key_problem(key) is not None
+from qvc.treewalk import Walk
 
 
 def stat_path(root: Path, key: str, *, check_parents: bool = False) -> FileStat | None:

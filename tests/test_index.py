@@ -3,8 +3,10 @@ parent's manifest rows (same top hash as building every row)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from qvc.index import Index
@@ -92,3 +94,73 @@ def test_nothing_to_commit_is_decided_from_the_index(work: Path, qvc: Qvc) -> No
     assert qvc("commit", "-m", "again", cwd=work, ok=False).code == 5
     assert qvc("commit", "-m", "same meta", "--meta", '{"k": 1}', cwd=work, ok=False).code == 5
     qvc("commit", "-m", "new meta", "--meta", '{"k": 2}', cwd=work)
+
+
+def test_a_recommit_copies_the_parents_rows_instead_of_building_them(work: Path, qvc: Qvc,
+                                                                     tmp_path: Path) -> None:
+    from qvc.ops import splice
+    from qvc.repo import Repo
+
+    for i in range(20):
+        (work / "data" / f"f{i:02d}.txt").write_text(f"file {i}\n")
+    qvc("add", ".", cwd=work)
+    first = _commit(qvc, work, "-m", "one")
+    (work / "data" / "f03.txt").write_text("edited\n")
+    (work / "data" / "f11.txt").unlink()
+    (work / "data" / "g.txt").write_text("new\n")
+    qvc("add", ".", cwd=work)
+    repo = Repo(work)
+    index = repo.load_index()
+    header = {"version": "v0", "message": "two"}
+    parent_header = json.loads((work / ".qvc/.quilt/packages" / first).read_bytes().split(b"\n")[0])
+    base = "file://" + str(repo.objects.root.resolve()) + "/"
+    spliced, full = tmp_path / "spliced", tmp_path / "full"
+    top = splice._splice(repo, index, header, base, first, parent_header, spliced,
+                         tmp_path / "spliced.parts")
+    assert top is not None  # the cache checked out: no row was rebuilt
+    assert top == splice._full(repo, index, header, base, full, tmp_path / "full.parts")
+    assert spliced.read_bytes() == full.read_bytes()
+    assert (tmp_path / "spliced.parts").read_bytes() == (tmp_path / "full.parts").read_bytes()
+
+
+def test_an_index_of_format_2_is_still_read(work: Path, qvc: Qvc) -> None:
+    """Format 2 kept HEAD-less rows as nulls in the sparse part and had no heads column."""
+    from qvc import indexfile
+
+    qvc("add", ".", cwd=work)
+    _commit(qvc, work, "-m", "one")
+    (work / "data" / "values.csv").write_text("a,b\n3,4\n")
+    (work / "new.txt").write_text("new\n")
+    qvc("add", ".", cwd=work)
+    cols = indexfile.loads((work / ".qvc" / "index").read_bytes())
+    heads: dict[int, object] = {i: None for i, c in enumerate(cols.hcodes)
+                                if c == indexfile.ABSENT}
+    heads.update(cols.heads)
+    keys = "\n".join(cols.keys).encode()
+    sparse = json.dumps({"meta": cols.metas, "head": heads, "staged": cols.others}).encode()
+    header = json.dumps({"head": cols.head, "n": len(cols.keys), "byteorder": sys.byteorder,
+                         "lengths": [len(keys), len(sparse)]}).encode()
+    body = b"".join([header, b"\n", keys, cols.stats.tobytes(), cols.sizes.tobytes(),
+                     bytes(cols.types), bytes(cols.digests), sparse])
+    (work / ".qvc" / "index").write_bytes(b"qvc-index 2\n" + hashlib.sha256(body).digest() + body)
+    status = _status(qvc, work)
+    assert status["staged"] == {"added": ["new.txt"], "modified": ["data/values.csv"],
+                                "deleted": []}
+    assert status["modified"] == [] and status["untracked"] == []
+    qvc("commit", "-m", "two", cwd=work)
+    assert _status(qvc, work)["clean"] is True
+
+
+def test_rows_staged_out_of_walk_order_are_saved_in_walk_order(tmp_path: Path) -> None:
+    from qvc.objects import FileStat
+
+    index = Index()
+    for key in ("b/x.txt", "a.txt", "b-c.txt", "a/z.txt"):
+        index.stage(key, [1, "SHA256", "00" * 32, {}], FileStat(1, 1, 1, 1))
+    walk_order = ["a/z.txt", "a.txt", "b/x.txt", "b-c.txt"]
+    assert [k for k, _ in index.staged_items()] == walk_order
+    assert not index.untouched()
+    index.save(tmp_path / "index")
+    loaded = Index.load(tmp_path / "index")
+    assert loaded.base.keys == walk_order and loaded.untouched()
+    assert loaded.staged_changes() == (sorted(walk_order), [], [])

@@ -9,7 +9,7 @@ import pytest
 
 from qvc.errors import PathError
 from qvc.hashing import chunked_bytes
-from qvc.objects import FileStat, ObjectStore
+from qvc.objects import SMALL, FileStat, ObjectStore
 
 
 def store_in(tmp_path: Path) -> ObjectStore:
@@ -60,18 +60,23 @@ def test_file_changed_since_the_walk_is_read_again(tmp_path: Path) -> None:
     assert h == chunked_bytes(b"newer content") and st == walked(source)
 
 
-def test_parallel_batch_keeps_order_and_content(tmp_path: Path) -> None:
+def test_batches_keep_order_and_content(tmp_path: Path) -> None:
     files = []
     for i in range(1500):
         path = tmp_path / f"f{i}"
         path.write_bytes(b"%d\n" % (i % 1000))  # some duplicates: one object each
         files.append((i, str(path), walked(path)))
+    big = tmp_path / "big"
+    big.write_bytes(bytes(range(256)) * (SMALL // 256 + 1))  # stored at once, between batches
+    files[700] = (700, str(big), walked(big))
     store = store_in(tmp_path)
-    results = list(store.add_files(files, workers=3))
+    results = list(store.add_files(files, batch_files=200))
     assert [tag for tag, _, _ in results] == list(range(1500))
     for tag, h, st in results:
-        assert h == chunked_bytes(b"%d\n" % (tag % 1000)) and st == files[tag][2]
-        assert store.path(h).read_bytes() == b"%d\n" % (tag % 1000)
+        expected = big.read_bytes() if tag == 700 else b"%d\n" % (tag % 1000)
+        assert h == chunked_bytes(expected) and st == files[tag][2]
+        assert store.path(h).read_bytes() == expected
+        assert store.path(h).stat().st_mode & 0o777 == 0o444
     store.sync()
 
 
@@ -83,5 +88,5 @@ def test_parallel_batch_stops_at_a_missing_file(tmp_path: Path) -> None:
         files.append((i, str(path), walked(path)))
     os.unlink(files[700][1])
     with pytest.raises(PathError, match="f700"):
-        for _ in ObjectStore(tmp_path / "objects").add_files(files, workers=2):
+        for _ in ObjectStore(tmp_path / "objects").add_files(files, batch_files=100):
             pass

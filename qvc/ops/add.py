@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from qvc.manifest import validate_key, validate_meta
 from qvc.objects import FileStat
 from qvc.ops.paths import to_key, under
 from qvc.repo import Repo
-from qvc.workspace import Walk, changed_rows, content_matches, stat_path, walk
+from qvc.treewalk import Walk, walk
+from qvc.workspace import changed_rows, content_matches, stat_path
 
 _KEEP = object()
 
@@ -61,32 +63,52 @@ def _add_one(
     tracked_only: bool = False,
 ) -> None:
     target = repo.root / key if key else repo.root
+    files: dict[str, FileStat | None] = {}
     if key and stat_path(repo.root, key) is not None:
         validate_key(key)  # a name no manifest may hold (the walk skips these silently)
         if not force and rules.ignored_path(key):
             raise PathError(f"{shown} is ignored by a .qvcignore file",
                             "use 'qvc add -f' to add it anyway")
-        files: dict[str, FileStat | None] = {key: None}
+        files[key] = None
     elif target.is_dir() and not target.is_symlink():
-        tree = walk(repo.root, rules, key, force=force)
-        if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, progress):
-            return
-        files = dict(tree.files)  # keep the walk's stats
-        # Tracked files stay tracked when a .qvcignore starts to match them (as in git).
-        files.update(dict.fromkeys(k for k in index.tracked() if under(k, key)
-                                   and k not in files
-                                   and stat_path(repo.root, k, check_parents=True) is not None))
+        _add_folder(repo, index, rules, key, force, meta, result, progress, tracked_only)
+        return
     elif os.path.lexists(target) and not target.is_dir():
         raise PathError(f"{shown} is not a regular file", "qvc tracks regular files only")
-    else:
-        files = {}
-        if not any(under(k, key) for k in index.tracked()):
-            raise PathError(f"{shown} did not match any file", "check the path with 'qvc status'")
+    elif not any(under(k, key) for k in index.tracked()):
+        raise PathError(f"{shown} did not match any file", "check the path with 'qvc status'")
     if tracked_only:
         files = {k: st for k, st in files.items() if index.is_tracked(k)}
     _stage_files(repo, index, files.items(), meta, result, progress)
-    for gone in [k for k in index.tracked() if under(k, key) and k not in files]:
-        if stat_path(repo.root, gone, check_parents=True) is None:
+    _stage_gone(index, repo.root, key, set(files), result)
+
+
+def _add_folder(
+    repo: Repo, index: Index, rules: IgnoreRules, key: str, force: bool, meta: Any,
+    result: AddResult, progress: Callable[[int], None] | None, tracked_only: bool,
+) -> None:
+    """Stage a folder's files as walked (no object per file: a million files must fit)."""
+    tree = walk(repo.root, rules, key, force=force)
+    if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, progress):
+        return
+    walked = set(tree.keys)
+    # Tracked files stay tracked when a .qvcignore starts to match them (as in git).
+    extra = [k for k in index.tracked() if under(k, key) and k not in walked
+             and stat_path(repo.root, k, check_parents=True) is not None]
+    files: Iterable[tuple[str, FileStat | None]] = itertools.chain(
+        tree.items(), ((k, None) for k in extra))
+    if tracked_only:
+        files = ((k, st) for k, st in files if index.is_tracked(k))
+    _stage_files(repo, index, files, meta, result, progress)
+    walked.update(extra)
+    _stage_gone(index, repo.root, key, walked, result)
+
+
+def _stage_gone(index: Index, root: Path, key: str, present: set[str],
+                result: AddResult) -> None:
+    """Stage the deletion of tracked files under ``key`` that are no longer there."""
+    for gone in [k for k in index.tracked() if under(k, key) and k not in present]:
+        if stat_path(root, gone, check_parents=True) is None:
             index.stage_delete(gone)
             result.removed.append(gone)
 
@@ -134,16 +156,16 @@ def _stage_object(
     index: Index, key: str, h: Hash, st: FileStat, meta: Any, result: AddResult
 ) -> None:
     """Stage ``key`` as the stored object ``h`` read from a file with stat ``st``."""
-    row = index.rows.get(key)
+    old = index.staged_version(key)
     result.bytes_hashed += st.size
-    old_meta = row[0][3] if row is not None and row[0] is not None else {}
+    old_meta = old[3] if old is not None else {}
     new_meta = old_meta if meta is _KEEP else ({"user_meta": meta} if meta is not None else {})
     version = [st.size, h.type, h.value, new_meta]
-    if row is not None and row[0] == version:
+    if old == version:
         index.stage(key, version, st)  # refresh the stat cache only
         result.unchanged += 1
         return
-    (result.updated if row is not None and row[0] is not None else result.added).append(key)
+    (result.updated if old is not None else result.added).append(key)
     index.stage(key, version, st)
 
 

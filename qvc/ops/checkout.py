@@ -30,7 +30,8 @@ from qvc.objects import SMALL, FileStat, hash_path
 from qvc.ops import verify as verify_op
 from qvc.ops.paths import to_key, under
 from qvc.repo import Repo
-from qvc.workspace import Walk, compare, content_matches, stat_path
+from qvc.treewalk import Walk
+from qvc.workspace import compare, content_matches, stat_path
 
 Progress = Callable[[int, int], None]  # (files written so far, files to write)
 _WORKERS = min(4, os.cpu_count() or 2)  # for hashing only

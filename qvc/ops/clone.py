@@ -5,28 +5,30 @@ rewritten to the local object store; the top hash is unchanged) and downloads, v
 objects of the version wanted (``latest`` by default). Remote versions become commit records
 whose parents follow the registry's pointer order, so a fast-forward pull makes them part of
 local history; a version that already has a local commit keeps it. The work tree is not
-touched. ``pull`` then fast-forwards HEAD and the work tree; ``clone`` is init + fetch + pull.
+touched. ``pull`` then fast-forwards HEAD and the work tree (qvc.ops.fastforward). ``clone``
+is init + fetch + fast-forward, except that it writes each file of its new, empty work tree
+as soon as the file's object is verified, while the other objects still download.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from qvc import crashpoints
-from qvc.errors import BadRevision, CorruptObject, DirtyWorkTree, RemoteConflict, UsageError
-from qvc.fileio import os_error, sync_filesystem
-from qvc.ignore import IgnoreRules
-from qvc.index import Index, version_of
-from qvc.manifest import Manifest, diff
-from qvc.materialize import TreeWriter, remove_entry
-from qvc.objects import SMALL, FileStat, hash_path
+from qvc.errors import BadRevision, RemoteConflict, UsageError
+from qvc.fileio import create_exclusive
+from qvc.index import Index
+from qvc.manifest import Entry, Manifest
+from qvc.materialize import BackgroundWriter
 from qvc.ops import tracking
+from qvc.ops.fastforward import CLONING, fast_forward, put_files, record_tree, write_files
 from qvc.ops.transfer import (
     NoProgress,
     Progress,
+    Verified,
     check_remote_keys,
     download,
     objects_url,
@@ -34,7 +36,6 @@ from qvc.ops.transfer import (
 from qvc.registry import Registry
 from qvc.remotes import RemoteSpec, add_remote, make_spec, open_remote
 from qvc.repo import Commit, Repo
-from qvc.workspace import compare, stat_path, walk
 
 
 @dataclass
@@ -47,6 +48,7 @@ class FetchResult:
     new_versions: list[str] = field(default_factory=list)
     objects: int = 0
     bytes: int = 0
+    manifest: Manifest | None = field(default=None, repr=False)  # the target's, as read
 
 
 def fetch(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
@@ -57,7 +59,11 @@ def fetch(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
 
 
 def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str | None,
-                 progress: Progress | None) -> FetchResult:
+                 progress: Progress | None, on_verified: Verified | None = None,
+                 sync: bool = True) -> FetchResult:
+    """:func:`fetch` with the lock held. ``on_verified`` sees each object downloaded (see
+    :func:`download`); with ``sync=False`` the caller makes the objects durable before it
+    records anything that references them."""
     name = repo.package
     versions = registry.versions(name)
     latest = next((top for pointer, top in versions if pointer == "latest"), None)
@@ -75,10 +81,12 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
             wanted[target] = registry.read_manifest(target)
             check_remote_keys(registry.store, wanted[target].entries.values(),
                               f"manifest {target[:12]}")
-        entries = wanted.pop(target).entries.values()
-        result.objects, result.bytes = download(registry.store, repo.objects, entries,
-                                                progress or NoProgress())
-        repo.objects.sync()
+        result.manifest = wanted.pop(target)
+        result.objects, result.bytes = download(registry.store, repo.objects,
+                                                result.manifest.entries.values(),
+                                                progress or NoProgress(), on_verified)
+        if sync:
+            repo.objects.sync()
         result.target = target
     result.commit = commits.get(latest) if latest else None
     if spec.name is not None:
@@ -128,7 +136,7 @@ def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timest
 def localize(repo: Repo, manifest: Manifest) -> Manifest:
     """The same manifest with every physical key pointing into the local object store."""
     root, name = objects_url(repo.objects), repo.objects.name
-    entries = {k: replace(e, physical_key=root + name(e.hash))
+    entries = {k: Entry(k, root + name(e.hash), e.size, e.hash, e.meta)  # not replace(): 4x
                for k, e in manifest.entries.items()}
     return Manifest(header=dict(manifest.header), entries=entries, dir_meta=dict(manifest.dir_meta))
 
@@ -175,13 +183,16 @@ def pull(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
             )
         if not behind:
             return result
-        change = fast_forward(repo, target_id, reason=f"pull {fetched.remote}: fast-forward")
+        change = fast_forward(repo, target_id, f"pull {fetched.remote}: fast-forward",
+                              fetched.manifest)
         result.new_head = fetched.target
         result.updated, result.removed = change.written, change.removed
     return result
 
 
 # clone ---------------------------------------------------------------------------------------
+
+BACKLOG = 64 << 20  # downloaded bytes held for the work-tree writer; beyond, it reads the store
 
 
 @dataclass
@@ -212,13 +223,46 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
         repo = Repo.init(target, name)
         crashpoints.reach("clone.after_init")
         add_remote(repo, spec, default=True)
-        pulled = pull(repo, spec, rev=rev, progress=progress)
+        with repo.lock():
+            fetched = _fill(repo, spec, registry, rev, progress)
     except BaseException:
         _empty(target, remove=created)  # it was empty before: everything in it is ours
         raise
-    assert pulled.new_head is not None
-    return CloneResult(target, name, registry.url, pulled.new_head, len(pulled.updated),
-                       pulled.fetch.objects, pulled.fetch.bytes)
+    assert fetched.target is not None and fetched.manifest is not None
+    return CloneResult(target, name, registry.url, fetched.target, len(fetched.manifest.entries),
+                       fetched.objects, fetched.bytes)
+
+
+def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
+          progress: Progress | None) -> FetchResult:
+    """Fetch REV into a new repository and write its work tree, each file as soon as its
+    object is verified (from the downloaded bytes while they are in memory) by one writer
+    thread beside the downloads; then one sync for objects and files, then the records.
+
+    ``.qvc/CLONING`` marks the files as the clone's own until HEAD is set, so a pull can
+    finish a killed clone over its partly written files."""
+    create_exclusive(repo.dot / CLONING, b"")
+    with BackgroundWriter(repo.root, partial(put_files, repo.objects, True)) as writer:
+
+        def on_verified(entries: list[Entry], data: bytes | None) -> None:
+            if data is not None and writer.backlog > BACKLOG:
+                data = None  # the writer is behind: it reads this object back from the store
+            writer.put((entries, data), len(data) if data is not None else 0)
+
+        fetched = fetch_locked(repo, spec, registry, rev=rev, progress=progress,
+                               on_verified=on_verified, sync=False)
+        written = writer.finish()
+    new, top = fetched.manifest, fetched.target
+    if new is None or top is None:
+        raise BadRevision(f"{registry.url} has no latest version of {repo.package}",
+                          "name a version with --rev")
+    rest = [key for key in new.entries if key not in written]  # objects already stored
+    stats = written | write_files(repo, new, rest, in_place=True)
+    crashpoints.reach("pull.after_files")
+    target_id = repo.commit_for(top) if rev else fetched.commit
+    assert target_id is not None
+    record_tree(repo, Index(), new, target_id, stats, None, f"clone: {registry.url}")
+    return fetched
 
 
 def _empty(folder: Path, remove: bool) -> None:
@@ -229,119 +273,3 @@ def _empty(folder: Path, remove: bool) -> None:
             child.unlink()
     if remove:
         folder.rmdir()
-
-
-# fast-forward the work tree ------------------------------------------------------------------
-
-
-@dataclass
-class Change:
-    written: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-
-
-def fast_forward(repo: Repo, target_id: str, reason: str) -> Change:
-    """Move HEAD, the index and the work tree to commit ``target_id`` (the caller holds the
-    lock and has checked it is a fast-forward). Refuses if tracked files have uncommitted
-    changes or untracked files stand where incoming files go.
-
-    Order: files (flushed once), index, local pointers, HEAD. A crash before the index is
-    saved leaves changed files that ``status`` reports; after it, the index already
-    describes the work tree and ``load_index`` repairs the HEAD column.
-    """
-    index = repo.load_index()
-    status = compare(repo.root, index, walk(repo.root, IgnoreRules(repo.root)))
-    head = repo.head()
-    old = repo.manifest(head.top_hash) if head else Manifest()
-    target = repo.commit(target_id)
-    new = repo.manifest(target.top_hash)
-    delta = diff(old, new)
-    write = delta.added + delta.modified + [b for _, b in delta.renamed]
-    remove = delta.removed + [a for a, _ in delta.renamed]
-    in_the_way = {k for k in write if k in set(status.untracked) | set(status.skipped)}
-    done = _settled(repo, new, set(status.dirty_tracked) | in_the_way, set(write), set(remove))
-    _refuse_dirty([k for k in status.dirty_tracked if k not in done], "uncommitted changes")
-    _refuse_dirty(sorted(in_the_way - done), "untracked files in the way")
-    stats = _write_files(repo, new, write)
-    crashpoints.reach("pull.after_files")
-    for key in remove:
-        remove_entry(repo.root, key)
-    sync_filesystem(repo.root)
-    fresh = Index(head=target_id)
-    for key, entry in new.entries.items():
-        version = version_of(entry)
-        row = index.rows.get(key)
-        st = stats.get(key)
-        kept = row[2] if row is not None and row[0] == version and st is None else None
-        fresh.rows[key] = [version, version,
-                           [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else kept]
-    repo.save_index(fresh)
-    crashpoints.reach("pull.after_index")
-    _record_pointers(repo, head.top_hash if head else None, target_id)
-    crashpoints.reach("pull.after_pointers")
-    repo.set_head(target_id, reason)
-    return Change(sorted(write), sorted(remove))
-
-
-def _write_files(repo: Repo, manifest: Manifest, keys: list[str]) -> dict[str, FileStat]:
-    """Copy the objects of ``keys`` into the work tree through one TreeWriter (each folder
-    opened once; a free name is created in place): one writer measured faster than a thread
-    pool of per-file atomic copies, whose parallel creates in one folder contend in the kernel.
-    Callers flush once afterwards and record nothing before that."""
-    stats: dict[str, FileStat] = {}
-    objects = repo.objects
-    with TreeWriter(repo.root) as writer:
-        for key in keys:
-            entry = manifest.entries[key]
-            path = f"{objects.root}/{objects.name(entry.hash)}"  # no pathlib: once per file
-            if entry.size > SMALL:
-                stats[key] = writer.copy(key, Path(path))
-                continue
-            try:
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    data = os.read(fd, entry.size)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                raise os_error(exc, path) from exc
-            if len(data) != entry.size:
-                raise CorruptObject(f"the stored object of {key} is damaged: {path}",
-                                    "run 'qvc verify --repair', then pull again")
-            stats[key] = writer.write(key, data)
-    return stats
-
-
-def _settled(repo: Repo, new: Manifest, keys: set[str], write: set[str],
-             remove: set[str]) -> set[str]:
-    """Those of ``keys`` already as the target version has them (an interrupted pull got that
-    far): overwriting or deleting them loses nothing."""
-    done = set()
-    for key in keys:
-        if key in remove and not os.path.lexists(repo.root / key):
-            done.add(key)
-        elif key in write:
-            entry, st = new.entries[key], stat_path(repo.root, key)
-            if st is not None and st.size == entry.size and \
-                    hash_path(repo.root / key, entry.hash.type) == entry.hash:
-                done.add(key)
-    return done
-
-
-def _refuse_dirty(paths: list[str], what: str) -> None:
-    if paths:
-        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-        raise DirtyWorkTree(f"{what}: {shown}",
-                            "commit them first (qvc commit -a) or move them away, then pull again")
-
-
-def _record_pointers(repo: Repo, old_top: str | None, target_id: str) -> None:
-    """Give each newly reachable version a pointer in the local registry, then ``latest``."""
-    name = repo.package
-    listed = {top for _, top in repo.registry.versions(name)}
-    for _, commit in reversed(list(repo.history(target_id))):
-        if commit.top_hash not in listed:
-            repo.registry.write_pointer(name, commit.top_hash, commit.time_ns // 10**9)
-            listed.add(commit.top_hash)
-    top = repo.commit(target_id).top_hash
-    repo.registry.set_latest(name, top, repo.registry.read_latest(name), force=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from qvc import crashpoints, userconfig
 from qvc.errors import NothingToDo
+from qvc.fileio import os_error
 from qvc.manifest import Manifest, parse, validate_meta
 from qvc.ops import splice
 from qvc.registry import PACKAGES
@@ -78,8 +79,7 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
     with repo.lock():
         index = repo.load_index()
         parent = repo.head()
-        parent_data = repo.registry.store.get(PACKAGES + parent.top_hash) if parent else None
-        parent_header = _header(parent_data) if parent_data else None
+        parent_header = _header(repo, parent.top_hash) if parent else None
         if meta is _UNSET and parent_header and "user_meta" in parent_header:
             meta = parent_header["user_meta"]
         header = commit_header(message, meta)
@@ -91,20 +91,29 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
         if parent is None and not index.tracked() and meta is _UNSET:
             raise NothingToDo("nothing to commit: nothing is staged",
                               "stage files with 'qvc add .'")
-        data, top, parts = splice.build(
-            repo, index, header, (parent.top_hash, parent_data) if parent and parent_data else None)
-        commit_id, pointer = record_commit(repo, splice.Serialized(data), top, message, extra)
-        index.committed(commit_id)
-        repo.save_index(index)
-        crashpoints.reach("commit.after_index")
-        splice.save_parts(repo, top, parts)
+        built = splice.build(repo, index, header, (parent.top_hash, parent_header)
+                             if parent and parent_header is not None else None)
+        try:
+            commit_id, pointer = record_commit(repo, built.manifest, built.top, message, extra)
+            index.committed(commit_id)
+            repo.save_index(index)
+            crashpoints.reach("commit.after_index")
+            splice.save_parts(repo, built)
+        finally:
+            built.discard()
+        top = built.top
     return CommitResult(commit_id, top, parent.top_hash if parent else None, pointer,
                         len(added), len(modified), len(deleted))
 
 
-def _header(manifest: bytes) -> dict[str, Any]:
+def _header(repo: Repo, top: str) -> dict[str, Any]:
     """A stored manifest's header: its first line, parsed and checked like a whole one."""
-    return parse(manifest[:manifest.find(b"\n") + 1] or manifest, source="parent manifest").header
+    try:
+        with open(repo.dot / PACKAGES / top, "rb") as f:
+            first = f.readline()
+    except OSError as exc:
+        raise os_error(exc, repo.dot / PACKAGES / top) from exc
+    return parse(first, source="parent manifest").header
 
 
 def _view(header: dict[str, Any]) -> dict[str, Any]:
@@ -122,14 +131,17 @@ def _git_commit(root: Path) -> dict[str, str]:
     return {"git_commit": head} if head else {}
 
 
-def record_commit(repo: Repo, manifest: Manifest, top: str, message: str,
+def record_commit(repo: Repo, manifest: Manifest | Path, top: str, message: str,
                   extra: dict[str, Any] | None = None) -> tuple[str, str]:
-    """Record ``manifest`` (its objects already in the store) as the commit after HEAD:
-    manifest, commit record, pointer, ``latest``, then HEAD. The caller holds the lock and
-    updates the index. Returns (commit id, pointer name)."""
+    """Record ``manifest`` (its objects already in the store; or a file of its bytes) as the
+    commit after HEAD: manifest, commit record, pointer, ``latest``, then HEAD. The caller
+    holds the lock and updates the index. Returns (commit id, pointer name)."""
     crashpoints.reach("commit.start")
     repo.objects.sync()
-    repo.registry.write_manifest(manifest, top)
+    if isinstance(manifest, Path):
+        repo.registry.write_manifest_file(manifest, top)
+    else:
+        repo.registry.write_manifest(manifest, top)
     crashpoints.reach("commit.after_manifest")
     record = Commit(top, repo.head_id(), time.time_ns(), author(repo.root), message,
                     {**_git_commit(repo.root), **(extra or {})})

@@ -20,7 +20,7 @@ from qvc.ops import commit as commit_op
 from qvc.ops import push as push_op
 from qvc.remotes import add_remote, make_spec
 from qvc.repo import Repo
-from qvc.workspace import walk
+from qvc.treewalk import walk
 
 PACKAGE = "demo/dataset"
 

@@ -4,7 +4,8 @@ Serializing and hashing every entry of a 100k-file package takes seconds; a comm
 editing one file should not. The parent manifest already holds the JSONL row of every entry
 whose staged version equals HEAD's (the index's ``head`` column), in the same walk order as
 the index, and ``.qvc/cache/parts/<top>`` holds each entry's top-hash part. Only rows where
-staged and HEAD differ are serialized; the rest are spliced in by position.
+staged and HEAD differ are serialized; the rest are copied from those two files by position,
+a batch of lines at a time (whatever the package's size, nothing is held whole in memory).
 
 The cache is checked before use: its parts, hashed after the parent's header, must give the
 parent's top hash, and the parent's rows must all point into this object store. Anything else
@@ -16,40 +17,71 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
+from qvc.errors import BadManifest
+from qvc.fileio import os_error
 from qvc.hashing import Hash
 from qvc.index import Index
-from qvc.indexfile import Version
-from qvc.manifest import Entry, Manifest
+from qvc.indexfile import ABSENT, Version
+from qvc.manifest import MAX_LINE, Entry, Manifest
+from qvc.registry import PACKAGES
 from qvc.repo import Repo
 
 CACHE = "cache/parts"
 
 
-class Serialized(Manifest):
-    """A manifest kept as its bytes (what the registry stores), not as entries."""
+@dataclass
+class Built:
+    """A commit's manifest and top-hash parts, written to temporary files in ``.qvc/tmp``
+    (a million-row manifest is never held in memory whole)."""
 
-    def __init__(self, data: bytes) -> None:
-        super().__init__()
-        self.data = data
+    top: str
+    manifest: Path
+    parts: Path
 
-    def dumps(self) -> bytes:
-        return self.data
+    def discard(self) -> None:
+        for path in (self.manifest, self.parts):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 def build(repo: Repo, index: Index, header: dict[str, Any],
-          parent: tuple[str, bytes] | None) -> tuple[bytes, str, list[bytes]]:
-    """(manifest bytes, top hash, entries' top-hash parts) of the staged column under
-    ``header``; ``parent`` is HEAD's (top hash, manifest bytes). Once the commit is HEAD,
-    pass the parts to :func:`save_parts` for the next one."""
+          parent: tuple[str, dict[str, Any]] | None) -> Built:
+    """The manifest and top hash of the staged column under ``header``; ``parent`` is HEAD's
+    (top hash, header). Once the commit is HEAD, pass the result to :func:`save_parts` for
+    the next one."""
     base = "file://" + quote(str(repo.objects.root.resolve())) + "/"
-    made = _splice(repo, index, header, base, *parent) if parent and index.untouched() else None
-    return made or _full(repo, index, header, base)
+    try:
+        manifest, parts = _temp(repo, "manifest"), _temp(repo, "parts")
+    except OSError as exc:
+        raise os_error(exc, repo.dot / "tmp") from exc
+    try:
+        top = (_splice(repo, index, header, base, *parent, manifest, parts)
+               if parent and index.untouched() else None)
+        if top is None:
+            top = _full(repo, index, header, base, manifest, parts)
+    except BaseException as exc:
+        Built("", manifest, parts).discard()
+        if isinstance(exc, OSError):
+            raise os_error(exc, manifest) from exc  # e.g. a full disk: a clear error
+        raise
+    return Built(top, manifest, parts)
+
+
+def _temp(repo: Repo, what: str) -> Path:
+    folder = repo.dot / "tmp"
+    folder.mkdir(exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"commit-{what}-")
+    os.close(fd)
+    return Path(name)
 
 
 def _entry(repo: Repo, base: str, key: str, version: Version) -> Entry:
@@ -57,74 +89,114 @@ def _entry(repo: Repo, base: str, key: str, version: Version) -> Entry:
     return Entry(key, base + quote(repo.objects.name(h)), version[0], h, version[3])
 
 
-def _full(repo: Repo, index: Index, header: dict[str, Any],
-          base: str) -> tuple[bytes, str, list[bytes]]:
-    entries = {key: _entry(repo, base, key, v) for key, v in index.staged_items()}
-    manifest = Manifest(header=header, entries=entries)
-    parts = [e.hash_part().encode() for e in manifest.walk()]
-    return manifest.dumps(), _top_hash(header, parts), parts
+def _full(repo: Repo, index: Index, header: dict[str, Any], base: str,
+          manifest: Path, parts: Path) -> str:
+    """Write every row, one at a time, to ``manifest`` (and its part to ``parts``); returns
+    the top hash."""
+    top = _header_hash(header)
+    with open(manifest, "wb", buffering=1 << 20) as out, \
+            open(parts, "wb", buffering=1 << 20) as part_out:
+        out.write(Manifest(header=header).dumps())
+        for key, version in index.staged_items():
+            entry = _entry(repo, base, key, version)
+            line = entry.line().encode("utf-8")
+            if len(line) >= MAX_LINE:
+                raise BadManifest("a manifest row is over 1,000,000 bytes",
+                                  "keep metadata per entry small")
+            out.write(line + b"\n")
+            part = entry.hash_part().encode()
+            top.update(part)
+            part_out.write(part + b"\n")
+    return top.hexdigest()
 
 
-def _top_hash(header: dict[str, Any], parts: list[bytes]) -> str:
-    """As :func:`qvc.manifest.top_hash`, from the entries' parts already encoded."""
+def _header_hash(header: dict[str, Any]) -> hashlib._Hash:
     view = {k: v for k, v in header.items() if k != "top_hash"}
-    h = hashlib.sha256(json.dumps(view, sort_keys=True, separators=(",", ":")).encode())
-    h.update(b"".join(parts))
-    return h.hexdigest()
+    return hashlib.sha256(json.dumps(view, sort_keys=True, separators=(",", ":")).encode())
 
 
 def _splice(repo: Repo, index: Index, header: dict[str, Any], base: str, parent_top: str,
-            parent_data: bytes) -> tuple[bytes, str, list[bytes]] | None:
-    lines = parent_data.split(b"\n")[:-1]
-    parts = _load_parts(repo.dot / CACHE, parent_top)
+            parent_header: dict[str, Any], manifest: Path,
+            parts: Path) -> str | None:
+    """Write the manifest and parts by copying the parent's unchanged rows in runs (a batch
+    of lines at a time: memory stays flat however large the package); returns the top hash,
+    or None when the cache does not check out (the caller then builds every row)."""
     cols = index.base
-    heads = sorted(cols.heads)
-    rows_in_parent = len(cols.keys) - sum(1 for i in heads if cols.heads[i] is None)
-    if (parts is None or len(parts) != len(lines) - 1 or len(parts) != rows_in_parent
-            or parent_data.count(b'"physical_keys": ["' + base.encode()) != len(parts)
-            or _top_hash(json.loads(lines[0]), parts) != parent_top):
-        return None
+    heads = cols.head_rows()
     changed = {cols.keys[i]: _entry(repo, base, cols.keys[i], v) for i in heads
                if (v := cols.staged(i)) is not None}
-    fresh = Manifest(header=header, entries=changed).dumps().split(b"\n")[:-1]
-    new_lines, new_parts = fresh[:1], []
-    fresh_rows = iter(zip(fresh[1:], (e.hash_part().encode() for e in changed.values()),
+    fresh = Manifest(header=header, entries=changed).dumps().splitlines(keepends=True)
+    fresh_rows = iter(zip(fresh[1:], (e.hash_part().encode() + b"\n" for e in changed.values()),
                           strict=True))
-    j = prev = 0  # j: the next parent row (parts[j] is lines[j + 1])
-    for i in [*heads, len(cols.keys)]:
-        run = i - prev  # rows prev..i-1 are unchanged: copy their parent rows
-        new_lines += lines[j + 1:j + 1 + run]
-        new_parts += parts[j:j + run]
-        j += run
-        if i == len(cols.keys):
-            break
-        j += cols.heads[i] is not None  # the parent's version of this row is replaced
-        if cols.types[i] != 0:
-            line, part = next(fresh_rows)
-            new_lines.append(line)
-            new_parts.append(part)
-        prev = i + 1
-    return b"\n".join(new_lines) + b"\n", _top_hash(header, new_parts), new_parts
-
-
-def _load_parts(folder: Path, top: str) -> list[bytes] | None:
     try:
-        return (folder / top).read_bytes().split(b"\n")[:-1]
+        parent_rows = open(repo.dot / PACKAGES / parent_top, "rb")  # noqa: SIM115
+        parent_parts = open(repo.dot / CACHE / parent_top, "rb")  # noqa: SIM115
     except FileNotFoundError:
         return None
+    copier = _Copier(base, _header_hash(parent_header), _header_hash(header))
+    with parent_rows, parent_parts, open(manifest, "wb") as out, open(parts, "wb") as part_out:
+        parent_rows.readline()  # the parent's header
+        out.write(fresh[0])
+        prev = 0
+        for i in [*heads, len(cols.keys)]:
+            if not copier.copy(parent_rows, parent_parts, i - prev, out, part_out):
+                return None
+            if i == len(cols.keys):
+                break
+            replaced = cols.hcodes[i] != ABSENT  # the parent's version of this row goes
+            if replaced and not copier.copy(parent_rows, parent_parts, 1, None, None):
+                return None
+            if cols.types[i] != 0:
+                line, part = next(fresh_rows)
+                out.write(line)
+                part_out.write(part)
+                copier.mine.update(part[:-1])
+            prev = i + 1
+        if parent_rows.read(1) or parent_parts.read(1) or \
+                copier.theirs.hexdigest() != parent_top:
+            return None
+    return copier.mine.hexdigest()
 
 
-def save_parts(repo: Repo, top: str, parts: list[bytes]) -> None:
+class _Copier:
+    """Copies runs of parent rows and parts, checking them as they go: every row must point
+    into this object store and the parent's parts must hash to the parent's top hash."""
+
+    BATCH = 8192
+
+    def __init__(self, base: str, theirs: hashlib._Hash, mine: hashlib._Hash) -> None:
+        self.marker = b'"physical_keys": ["' + base.encode()
+        self.theirs, self.mine = theirs, mine
+
+    def copy(self, rows: BinaryIO, parts: BinaryIO, count: int, out: BinaryIO | None,
+             part_out: BinaryIO | None) -> bool:
+        """Copy ``count`` rows (to None: skip them); False when the cache does not match."""
+        while count > 0:
+            n = min(count, self.BATCH)
+            count -= n
+            lines = b"".join(itertools.islice(rows, n))
+            chunk = b"".join(itertools.islice(parts, n))
+            if lines.count(b"\n") != n or chunk.count(b"\n") != n or \
+                    lines.count(self.marker) != n:
+                return False
+            joined = chunk.replace(b"\n", b"")
+            self.theirs.update(joined)
+            if out is not None and part_out is not None:
+                out.write(lines)
+                part_out.write(chunk)
+                self.mine.update(joined)
+        return True
+
+
+def save_parts(repo: Repo, built: Built) -> None:
     """Keep only HEAD's parts. Best effort, after the commit is complete: without them (a
     full disk, a torn file, which fails the check on use) the next commit takes longer."""
     folder = repo.dot / CACHE
-    tmp = folder / f".{top}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
             old.unlink(missing_ok=True)
-        tmp.write_bytes(b"\n".join([*parts, b""]))
-        os.replace(tmp, folder / top)
+        os.replace(built.parts, folder / built.top)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        pass
+    built.discard()

@@ -9,7 +9,8 @@ from qvc.ignore import IgnoreRules
 from qvc.ops.tracking import Relation, relation
 from qvc.remotes import default_remote
 from qvc.repo import Repo
-from qvc.workspace import Status, compare, walk
+from qvc.treewalk import walk
+from qvc.workspace import Status, compare
 
 
 @dataclass

@@ -14,7 +14,9 @@ value the manifest records.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -37,6 +39,7 @@ R = TypeVar("R")
 HEAD_FIRST = 1 << 20  # check before sending this many bytes that may already be there
 IN_MEMORY = 1 << 20  # objects up to this size are downloaded into memory, not a temp file
 DOWNLOAD_ATTEMPTS = 3
+_URL_SYNTAX = re.compile(r"[?#%\t\r\n]")  # what makes a key part of a URL more than its text
 
 
 def concurrency() -> int:
@@ -94,6 +97,10 @@ def store_key(store: Store, physical_key: str) -> tuple[str, str | None] | None:
     A ``file://`` key counts only for a folder store, and only if it resolves inside it.
     """
     if store.url.startswith("s3://"):
+        prefix = store.url + "/"
+        if physical_key.startswith(prefix) and not _URL_SYNTAX.search(physical_key, len(prefix)):
+            # the common case, and what parse_s3_url would make of it: nothing to unquote
+            return (physical_key[len(prefix):], None) if len(physical_key) > len(prefix) else None
         if not physical_key.startswith("s3://"):
             return None
         url = parse_s3_url(physical_key)
@@ -250,38 +257,62 @@ def check_remote_keys(store: Store, entries: Iterable[Entry], source: str) -> No
             )
 
 
-def download(store: Store, objects: ObjectStore, entries: Iterable[Entry],
-             progress: Progress) -> tuple[int, int]:
-    """Bring every object ``entries`` name into the local store, verified; returns (objects,
-    bytes) downloaded. Entries must have passed :func:`check_remote_keys`."""
-    wanted: dict[tuple[Hash, int], Entry] = {}
-    for entry in entries:
-        if (entry.hash, entry.size) not in wanted and not objects.has(entry.hash, entry.size):
-            wanted[(entry.hash, entry.size)] = entry
-    progress.start(len(wanted), sum(e.size for e in wanted.values()))
+Verified = Callable[[list[Entry], bytes | None], None]
 
-    def fetch(entry: Entry) -> None:
-        located = store_key(store, entry.physical_key)
-        assert located is not None
-        for attempt in range(DOWNLOAD_ATTEMPTS):
-            try:
-                if entry.size <= IN_MEMORY:
-                    data = store.get(located[0], located[1])
-                    if len(data) != entry.size:
-                        raise CorruptObject(f"{entry.physical_key} is not {entry.size} bytes")
-                    objects.add_verified_bytes(data, entry.hash)
-                    progress.advance(entry.size)
-                else:
-                    _fetch_to_file(store, objects, entry, located, progress)
-                crashpoints.reach("fetch.after_object")
-                break
-            except CorruptObject:
-                if attempt == DOWNLOAD_ATTEMPTS - 1:
-                    raise
+
+def download(store: Store, objects: ObjectStore, entries: Iterable[Entry], progress: Progress,
+             on_verified: Verified | None = None) -> tuple[int, int]:
+    """Bring every object ``entries`` name into the local store, verified; returns (objects,
+    bytes) downloaded. Entries must have passed :func:`check_remote_keys`.
+
+    ``on_verified(entries, data)`` is called from a worker thread once an object is published,
+    with every entry naming it and its bytes when they were downloaded into memory (None for a
+    large object: read it from the store). Objects already in the store are not reported. An
+    exception it raises stops the download like a failed transfer."""
+    wanted: dict[tuple[Hash, int], list[Entry]] = {}
+    for entry in entries:
+        same = wanted.get((entry.hash, entry.size))
+        if same is not None:
+            same.append(entry)
+        elif not objects.has(entry.hash, entry.size):
+            wanted[(entry.hash, entry.size)] = [entry]
+    total = sum(size for _, size in wanted)
+    progress.start(len(wanted), total)
+
+    def fetch(group: list[Entry]) -> None:
+        data = _fetch(store, objects, group[0], progress)
+        if on_verified is not None:
+            on_verified(group, data)
         progress.object_done()
 
     parallel_map(fetch, wanted.values())
-    return len(wanted), sum(e.size for e in wanted.values())
+    return len(wanted), total
+
+
+def _fetch(store: Store, objects: ObjectStore, entry: Entry, progress: Progress) -> bytes | None:
+    """Download, verify and publish one object, retried when its bytes do not verify; returns
+    them if they were read into memory."""
+    located = store_key(store, entry.physical_key)
+    assert located is not None
+    for _ in range(DOWNLOAD_ATTEMPTS - 1):
+        with contextlib.suppress(CorruptObject):
+            return _fetch_once(store, objects, entry, located, progress)
+    return _fetch_once(store, objects, entry, located, progress)  # its error is the user's
+
+
+def _fetch_once(store: Store, objects: ObjectStore, entry: Entry,
+                located: tuple[str, str | None], progress: Progress) -> bytes | None:
+    data = None
+    if entry.size <= IN_MEMORY:
+        data = store.get(located[0], located[1])
+        if len(data) != entry.size:
+            raise CorruptObject(f"{entry.physical_key} is not {entry.size} bytes")
+        objects.add_verified_bytes(data, entry.hash)
+        progress.advance(entry.size)
+    else:
+        _fetch_to_file(store, objects, entry, located, progress)
+    crashpoints.reach("fetch.after_object")
+    return data
 
 
 def _fetch_to_file(store: Store, objects: ObjectStore, entry: Entry,
