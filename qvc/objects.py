@@ -47,6 +47,7 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
 _BATCH_BYTES = 32 * 1024 * 1024  # small-file data per batch of add_files, at most
+WRITERS = 4  # threads creating a batch's objects (file creation waits in the kernel)
 
 T = TypeVar("T")
 
@@ -113,28 +114,36 @@ class ObjectStore:
         """:meth:`add_file` for each ``(tag, path, walked)``, yielding ``(tag, hash, stat)`` in
         order, each once its object is stored.
 
-        Small files are read and hashed here, and their objects created by one writer thread
-        a batch at a time, sorted by object name: creating files one folder after another
-        measured about a quarter faster than in hash order, which scatters them over all 256
-        folders (the kernel's file creation, not hashing, is most of the cost). Reading the
+        Small files are read and hashed here; their objects are created a batch at a time by
+        ``WRITERS`` threads, the batch sorted by object name and cut into runs of neighbouring
+        folders, one per thread: the kernel's file creation, not hashing, is most of the cost,
+        and it runs in parallel and faster one folder after another than scattered over all
+        256 (100k files: 6.7 s against 8.0 s for threads creating in hash order). Reading the
         next batch overlaps with writing this one; at most two batches (of ``batch_files``
-        files, enough for runs of about 32 per folder, or ``_BATCH_BYTES``) are in memory."""
-        with ThreadPoolExecutor(1, thread_name_prefix="qvc-objects") as writer:
-            pending: deque[tuple[Future[None], list[tuple[T, Hash, FileStat]]]] = deque()
+        files, or ``_BATCH_BYTES``) are in memory."""
+        with ThreadPoolExecutor(WRITERS, thread_name_prefix="qvc-objects") as pool:
+            pending: deque[tuple[list[Future[None]], list[tuple[T, Hash, FileStat]]]] = deque()
             batch = _Batch[T](batch_files)
             for tag, path, walked in items:
                 batch.add(tag, *self._read_file(path, walked))
                 if batch.full():
-                    pending.append((writer.submit(self._create_all, batch.writes), batch.done))
+                    pending.append((self._submit(pool, batch.writes), batch.done))
                     batch = _Batch[T](batch_files)
                     while len(pending) > 1:
                         yield from _finished(pending.popleft())
-            pending.append((writer.submit(self._create_all, batch.writes), batch.done))
+            pending.append((self._submit(pool, batch.writes), batch.done))
             while pending:
                 yield from _finished(pending.popleft())
 
-    def _create_all(self, writes: list[tuple[str, bytes]]) -> None:
+    def _submit(self, pool: ThreadPoolExecutor,
+                writes: list[tuple[str, bytes]]) -> list[Future[None]]:
+        """Write ``writes`` sorted by name, in ``WRITERS`` runs of neighbouring folders."""
         writes.sort(key=_first)
+        step = -(-len(writes) // WRITERS) or 1
+        return [pool.submit(self._create_all, writes[i:i + step])
+                for i in range(0, len(writes), step)]
+
+    def _create_all(self, writes: list[tuple[str, bytes]]) -> None:
         for final, data in writes:
             self._store_small(final, data)
 
@@ -364,10 +373,11 @@ class _Batch(Generic[T]):
         return len(self.done) >= self.size or self.nbytes >= _BATCH_BYTES
 
 
-def _finished(pending: tuple[Future[None], list[tuple[T, Hash, FileStat]]]
+def _finished(pending: tuple[list[Future[None]], list[tuple[T, Hash, FileStat]]]
               ) -> list[tuple[T, Hash, FileStat]]:
-    future, done = pending
-    future.result()  # the batch's objects are written (or its error is raised here)
+    futures, done = pending
+    for future in futures:
+        future.result()  # the batch's objects are written (or its error is raised here)
     return done
 
 

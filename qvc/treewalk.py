@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import operator
 import os
-import signal
 import stat
 import sys
 import threading
@@ -132,8 +130,9 @@ def _list_names(root: Path, fd: int, rules: IgnoreRules, folder: str, force: boo
     check = force is False and rules.has_rules(folder)
     prefix = folder + "/" if folder else ""
     with os.scandir(fd) as it:
-        entries = sorted(it, key=_NAME)
-    names = [e.name for e in entries]
+        by_name = {e.name: e for e in it}
+    names = sorted(by_name)  # sorting the names alone is faster than sorting the entries
+    entries = [by_name[name] for name in names]
     # one check of all names at once (a name holds no '/'); each alone only if that fails
     names_ok = bool(folder) and not _bad_name(prefix + "/".join(names))
     st = os.fstat(fd)
@@ -164,9 +163,6 @@ def _list_names(root: Path, fd: int, rules: IgnoreRules, folder: str, force: boo
             segment = _Segment(folder, identity)
             listing.segments.append(segment)
         segment.names.append(entry.name)
-
-
-_NAME = operator.attrgetter("name")
 
 
 def _bad_name(key: str) -> bool:
@@ -321,6 +317,8 @@ def _collect(child: _Child, count: int) -> tuple[array[int], array[int]] | None:
 
 
 def _stop(child: _Child) -> None:
+    import signal  # only on this error path: importing it costs start-up time
+
     os.close(child.pipe)
     with contextlib.suppress(ProcessLookupError):
         os.kill(child.pid, signal.SIGKILL)

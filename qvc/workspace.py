@@ -85,13 +85,15 @@ def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = N
     result.staged_added, result.staged_modified, result.staged_deleted = added, modified, deleted
     suspects = changed_rows(index, tree) if keys is None else None
     same = suspects is not None
-    tracked: Iterable[str] = ([tree.keys[i] for i in suspects] if suspects is not None
-                              else index.tracked())
+    walked: dict[str, FileStat] = (
+        {tree.keys[i]: FileStat(*tree.stats[4 * i:4 * i + 4]) for i in suspects}
+        if suspects is not None else tree.files)  # only the suspects' stats, if that is all
+    tracked: Iterable[str] = walked if suspects is not None else index.tracked()
     for key in sorted(keys if keys is not None else tracked):
         if not index.is_tracked(key):
             continue
         # tracked files stay tracked if ignored; never through a symlinked folder
-        st = tree.files.get(key) or stat_path(root, key, check_parents=True)
+        st = walked.get(key) or stat_path(root, key, check_parents=True)
         if st is None:
             result.deleted.append(key)
         elif not content_matches(root, key, index, st):
