@@ -15,7 +15,6 @@ written.
 from __future__ import annotations
 
 import base64
-import contextlib
 import errno
 import hashlib
 import itertools
@@ -38,10 +37,16 @@ from qvc.hashing import (
     combine,
     hash_bytes,
 )
+from qvc.objectio import (
+    COMPLETE,
+    copy_hashing,
+    is_complete,
+    read_small,
+    unlink_quietly,
+    write_complete,
+)
 
 SMALL = 8 * 1024 * 1024
-RING = 4  # part buffers in flight while copying a large file
-COMPLETE = 0o444  # the mode of a finished object, and only of a finished one
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # O_NONBLOCK: a FIFO swapped in for a walked file must not hang the open (no effect on files)
 _READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
@@ -172,7 +177,7 @@ class ObjectStore:
             raise os_error(exc, source) from exc
         try:
             if walked is not None and walked.size <= SMALL:
-                data = _read_small(fd, walked.size)
+                data = read_small(fd, walked.size)
                 after = os.fstat(fd)
                 if stat.S_ISREG(after.st_mode) and FileStat.of(after) == walked:
                     h, final = self._small_name(data)
@@ -192,7 +197,7 @@ class ObjectStore:
             raise PathError(f"{source} is not a regular file", "qvc tracks regular files only")
         small = None
         if before.st_size <= SMALL:
-            data = _read_small(fd, before.st_size)
+            data = read_small(fd, before.st_size)
             h, final = self._small_name(data)
             small = (final, data)
         else:
@@ -219,7 +224,7 @@ class ObjectStore:
         out = self._create(final, len(data))
         if out is None:
             return  # already stored
-        _write_complete(out, data, final)
+        write_complete(out, data, final)
         self._note_written(final)
 
     def _create(self, final: str, size: int) -> int | None:
@@ -228,9 +233,9 @@ class ObjectStore:
             try:
                 return os.open(final, _CREATE, 0o600)
             except FileExistsError:
-                if _complete(final, size):
+                if is_complete(final, size):
                     return None
-                _unlink_quietly(final)  # a killed writer's leftover: replace it
+                unlink_quietly(final)  # a killed writer's leftover: replace it
             except FileNotFoundError:
                 os.makedirs(os.path.dirname(final), exist_ok=True)
             except OSError as exc:
@@ -257,27 +262,10 @@ class ObjectStore:
         self._note_written(final)
 
     def _add_large(self, fd: int, size: int) -> Hash:
-        """Hash-while-copying pipeline: parts hash in parallel threads while we write.
-
-        A small ring of reused part buffers (filled with readv) keeps memory bounded and
-        avoids allocating, faulting in and freeing a fresh 8 MiB buffer for every part."""
-        step = chunk_size(size)
-        ring = [bytearray(step) for _ in range(RING)]
+        """Copy to a temp file while the parts hash (:func:`copy_hashing`), then publish."""
         out, tmp = self._temp()
         try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                futures: list[Future[bytes]] = []
-                while True:
-                    slot = len(futures) % RING
-                    if len(futures) >= RING:
-                        futures[-RING].result()  # the buffer's previous part is hashed
-                    view = memoryview(ring[slot])[:_fill(fd, ring[slot])]
-                    if not view:
-                        break
-                    futures.append(pool.submit(_sha256_digest, view))
-                    while view:
-                        view = view[os.write(out, view):]
-                digests = [f.result() for f in futures]
+            digests = copy_hashing(fd, out, chunk_size(size))
             os.fchmod(out, COMPLETE)
         except BaseException:
             os.close(out)
@@ -285,7 +273,7 @@ class ObjectStore:
             raise
         os.close(out)
         h = Hash(CHUNKED, combine(digests))
-        if _complete(f"{self.root}/{self.name(h)}", size):
+        if is_complete(f"{self.root}/{self.name(h)}", size):
             os.unlink(tmp)
         else:
             self._publish(tmp, h)
@@ -310,7 +298,7 @@ class ObjectStore:
             self._add_bytes(data)
             return
         out, tmp = self._temp()
-        _write_complete(out, data, tmp)
+        write_complete(out, data, tmp)
         self._publish(tmp, expected)
 
     def verify(self, h: Hash, size: int) -> str | None:
@@ -331,26 +319,6 @@ class ObjectStore:
 
 def _fan_out(hex_digest: str) -> str:
     return f"{hex_digest[:2]}/{hex_digest[2:]}"
-
-
-def _complete(path: str, size: int) -> bool:
-    try:
-        st = os.lstat(path)  # a symbolic link is never an object
-    except FileNotFoundError:
-        return False
-    return st.st_size == size and st.st_mode & 0o7777 == COMPLETE
-
-
-def _read_small(fd: int, size: int) -> bytes:
-    # One read of size + 1 usually returns the whole file; the stat check after the read
-    # catches a file that grew or shrank meanwhile, so there is no need to read to EOF.
-    data = os.read(fd, size + 1) if size else b""
-    while len(data) < size:
-        more = os.read(fd, size + 1 - len(data))
-        if not more:
-            break
-        data += more
-    return data
 
 
 class _Batch(Generic[T]):
@@ -385,11 +353,6 @@ def _first(item: tuple[str, bytes]) -> str:
     return item[0]
 
 
-def _unlink_quietly(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
 def hash_path(path: Path, hash_type: str, on_bytes: Callable[[int], None] | None = None) -> Hash:
     with open(path, "rb") as f:
         hasher = StreamHasher(hash_type, os.fstat(f.fileno()).st_size)
@@ -400,31 +363,3 @@ def hash_path(path: Path, hash_type: str, on_bytes: Callable[[int], None] | None
     return hasher.result()
 
 
-def _fill(fd: int, buf: bytearray) -> int:
-    """Read into ``buf`` until it is full or the file ends; returns the bytes read."""
-    view, filled = memoryview(buf), 0
-    while filled < len(buf):
-        got = os.readv(fd, [view[filled:]])
-        if not got:
-            break
-        filled += got
-    return filled
-
-
-def _sha256_digest(data: memoryview) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-def _write_complete(out: int, data: bytes, path: str) -> None:
-    """Write all of ``data`` to the open object file ``out`` (at ``path``), mark it complete
-    (mode 0444) and close it; on failure remove the partial file and raise a qvc error."""
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view):]
-        os.fchmod(out, COMPLETE)
-    except OSError as exc:
-        os.close(out)
-        _unlink_quietly(path)  # never leave a partial object behind
-        raise os_error(exc, path) from exc
-    os.close(out)
