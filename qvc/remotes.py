@@ -91,7 +91,8 @@ def resolve_remote(repo: Repo | None, name_or_url: str | None) -> RemoteSpec:
         if looks_like_url(name_or_url):
             url = normalize_registry_url(name_or_url)
             same = [spec for spec in known.values() if spec.url == url]
-            return same[0] if same else RemoteSpec(None, url)
+            return same[0] if same else RemoteSpec(None, url,
+                                                    conditional_writes=_probed(repo, url))
         raise NoRemote(f"no remote named {name_or_url!r}",
                        (_names_hint(known) or NoRemote.default_hint)
                        + f"; a folder needs a path such as ./{name_or_url}")
@@ -193,6 +194,28 @@ def probe(spec: RemoteSpec) -> ProbeResult:
     return ProbeResult(honoured, versioned)
 
 
+def ensure_probed(repo: Repo, spec: RemoteSpec) -> RemoteSpec:
+    """``spec`` probed if it is an S3 registry never probed (a remote added with --no-probe,
+    or a bare URL): on the first push to it, not on every one, since the work tree keeps the
+    answer (a named remote's entry, or the ``probed`` map for bare URLs)."""
+    if not spec.is_s3 or spec.conditional_writes is not None:
+        return spec
+    probed = with_probe(spec, probe(spec))
+    config = dict(repo.config)
+    if spec.name is not None and spec.name in (config.get("remotes") or {}):
+        config["remotes"] = {**config["remotes"], spec.name: probed.as_config()}
+    else:
+        config["probed"] = {**(config.get("probed") or {}),
+                            spec.url: probed.conditional_writes}
+    repo.save_config(config)
+    return probed
+
+
+def _probed(repo: Repo | None, url: str) -> bool | None:
+    found = (repo.config.get("probed") or {}).get(url) if repo is not None else None
+    return found if isinstance(found, bool) else None
+
+
 def require_conditional_writes(spec: RemoteSpec) -> None:
     """Refuse a registry whose probe found that it ignores If-None-Match / If-Match: there
     ``latest`` cannot move by compare-and-swap, so two concurrent pushes could both "win" and
@@ -202,7 +225,8 @@ def require_conditional_writes(spec: RemoteSpec) -> None:
             f"{_where(spec)} ignores conditional writes: a push there cannot tell whether "
             "someone else moved 'latest' meanwhile",
             "push with --force if no one else pushes to it; once the endpoint honours "
-            "If-None-Match, remove and add the remote again to probe it anew",
+            "If-None-Match, add the remote again (for a URL: drop its 'probed' entry in "
+            ".qvc/config.json) to probe it anew",
         )
 
 

@@ -217,3 +217,37 @@ def test_config_mistakes(qvc: Qvc, tmp_path: Path) -> None:
     assert result.code == UsageError.exit_code and "known settings" in result.err
     result = qvc("config", cwd=tmp_path, ok=False)
     assert result.code == 2 and "--list" in result.err
+
+
+# probing on first push ---------------------------------------------------------------------------
+
+
+def test_a_remote_added_without_probe_is_probed_by_its_first_push(
+        qvc: Qvc, work: Path, bucket: str) -> None:
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "one", cwd=work)
+    qvc("remote", "add", "origin", bucket, "--no-probe", cwd=work)
+    qvc("push", cwd=work)
+    assert config_of(work)["remotes"]["origin"]["conditional_writes"] is True  # type: ignore[index]
+
+
+def test_a_bare_url_is_probed_once_and_remembered(qvc: Qvc, work: Path, bucket: str) -> None:
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "one", cwd=work)
+    qvc("push", bucket, cwd=work)
+    assert config_of(work)["probed"] == {bucket: True}
+    assert resolve_remote(Repo(work), bucket).conditional_writes is True
+
+
+def test_first_push_to_an_unprobed_careless_endpoint_is_refused(
+        qvc: Qvc, work: Path, versioned_bucket: str, careless_endpoint: str) -> None:
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "one", cwd=work)
+    qvc("remote", "add", "minio", versioned_bucket, "--endpoint-url", careless_endpoint,
+        "--no-probe", cwd=work)
+    refused = qvc("push", "minio", cwd=work, ok=False)
+    assert refused.code == 7 and "ignores conditional writes" in refused.err
+    assert "--force" in refused.err
+    entry = config_of(work)["remotes"]["minio"]  # type: ignore[index]
+    assert entry["conditional_writes"] is False
+    qvc("push", "minio", "--force", cwd=work)

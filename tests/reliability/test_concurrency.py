@@ -129,8 +129,8 @@ def test_racing_pushes_to_an_endpoint_ignoring_conditional_writes_are_refused(
     """Where If-None-Match / If-Match are dropped, 'latest' has no compare-and-swap: two racing
     pushes would both succeed and one version would silently stop being latest. Once the
     remote's probe has found that out, both pushes are refused; --force is the way through."""
-    proxy.add("strip_conditions", times=None)
     alice, bob = diverging_clones(tmp_path, work, qvc, proxied_bucket)
+    proxy.add("strip_conditions", times=None)
     for tree in (alice, bob):
         added = qvc("remote", "add", "careless", proxied_bucket, "--endpoint-url", proxy.url,
                     cwd=tree)
