@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from qvc.errors import ConflictError, RemoteError
 
@@ -60,3 +60,11 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
 
     def physical_key(self, key: str, version_id: str | None = None) -> str: ...
+
+
+def version_of(response: dict[str, Any]) -> str | None:
+    """The version id S3 answered, if it names a version: an unversioned bucket has none, and
+    "null" (sent for unversioned and suspended buckets) only names the key's current object,
+    which a ``?versionId=null`` physical key would not make any more exact."""
+    version = response.get("VersionId")
+    return version if isinstance(version, str) and version and version != "null" else None

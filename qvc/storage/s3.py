@@ -62,7 +62,13 @@ from qvc.errors import (
     RemoteError,
     UsageError,
 )
-from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed, Progress
+from qvc.storage.base import (
+    ObjectInfo,
+    ObjectNotFound,
+    PreconditionFailed,
+    Progress,
+    version_of,
+)
 from qvc.storage.s3multipart import MULTIPART_THRESHOLD, upload_multipart
 from qvc.urls import S3Url, format_s3_url, parse_s3_url, split_s3_location
 
@@ -245,7 +251,7 @@ class S3Store:
         except BotoCoreError as exc:
             raise translate(exc, self, key) from None
         return ObjectInfo(size=response["ContentLength"], etag=response["ETag"],
-                          version_id=response.get("VersionId"),
+                          version_id=version_of(response),
                           checksum_sha256=response.get("ChecksumSHA256"))
 
     def _require_bucket(self) -> None:
@@ -288,7 +294,7 @@ class S3Store:
             # S3-compatible servers answer If-Match on a missing key with 404, AWS with 412
             raise PreconditionFailed(f"{self.physical_key(key)} no longer exists") from None
         return ObjectInfo(size=len(data), etag=response["ETag"],
-                          version_id=response.get("VersionId"),
+                          version_id=version_of(response),
                           checksum_sha256=response.get("ChecksumSHA256") or checksum)
 
     def put_file(self, key: str, source: Path, *, if_none_match: bool = False,
@@ -415,3 +421,4 @@ def _client_error(exc: ClientError, store: S3Store, where: str) -> QvcError:
 def _no_bucket(store: S3Store) -> RemoteError:
     return RemoteError(f"bucket {store.bucket} does not exist at {store.endpoint}",
                        "check the registry URL (and --endpoint-url for S3-compatible stores)")
+

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qvc import hashing
+from qvc import crashpoints, hashing
 from qvc.errors import CorruptObject, PathError
-from qvc.storage.base import ObjectInfo, Progress
+from qvc.storage.base import ObjectInfo, Progress, version_of
 
 if TYPE_CHECKING:
     from qvc.storage.s3 import S3Store
@@ -63,7 +63,7 @@ def upload_multipart(store: S3Store, key: str, source: Path, size: int, if_none_
     if returned and returned.partition("-")[0] != composite:
         raise CorruptObject(f"S3 assembled {store.physical_key(key)} with checksum {returned}, "
                             f"expected {composite}", "upload it again")
-    return ObjectInfo(size=size, etag=response["ETag"], version_id=response.get("VersionId"),
+    return ObjectInfo(size=size, etag=response["ETag"], version_id=version_of(response),
                       checksum_sha256=f"{composite}-{len(parts)}")
 
 
@@ -108,6 +108,7 @@ def _upload_part(store: S3Store, key: str, upload_id: str, fd: int, number: int,
         response = store.client.upload_part(
             Bucket=store.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data,
             ChecksumAlgorithm="SHA256", ChecksumSHA256=base64.b64encode(digest).decode())
+    crashpoints.reach("push.after_part")
     return _Part(number, response["ETag"], digest, len(data))
 
 

@@ -305,3 +305,32 @@ def test_a_live_lock_is_never_cleared(work: Path, qvc: Qvc) -> None:
         holder.wait()
     assert qvc("log", "--json", cwd=work).out.strip() == "[]"
 
+
+
+@pytest.mark.slow
+def test_push_killed_between_multipart_parts(tmp_path: Path, work: Path, qvc: Qvc,
+                                             s3: S3Server) -> None:
+    """A kill -9 after the first part of a multipart upload: no process is left to abort it,
+    nothing in the registry points at it, the next push completes, and 'gc --remote' aborts
+    the orphaned upload."""
+    url = s3.bucket(f"crash-{os.getpid()}-{next(_buckets)}")
+    big = os.urandom(17 * 2**20)  # three parts of the 8 MiB chunk size
+    (work / "big.bin").write_bytes(big)
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "big", cwd=work)
+    acknowledged = tops(qvc, work)
+    crash(["push", url], work, "push.after_part")
+    assert latest(url) is None
+    assert_registry_closed(url)
+    client, name = s3.client(), url.removeprefix("s3://")
+    orphans = client.list_multipart_uploads(Bucket=name).get("Uploads", [])
+    assert [u["Key"] for u in orphans] == ["test/pkg/big.bin"]
+    qvc("remote", "add", "origin", url, cwd=work)
+    qvc("push", cwd=work)
+    assert latest(url) == acknowledged[0]
+    assert_registry_closed(url)
+    qvc("clone", url, NAME, "copy", cwd=tmp_path)
+    assert (tmp_path / "copy" / "big.bin").read_bytes() == big
+    done = json.loads(qvc("gc", "--remote", "--json", cwd=work).out)
+    assert done["aborted"] == ["test/pkg/big.bin"]
+    assert not client.list_multipart_uploads(Bucket=name).get("Uploads")
