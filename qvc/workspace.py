@@ -18,16 +18,17 @@ from qvc.objects import FileStat, hash_path
 from qvc.treewalk import Walk
 
 
-def stat_path(root: Path, key: str, *, check_parents: bool = False) -> FileStat | None:
+def stat_path(root: Path | str, key: str, *, check_parents: bool = False) -> FileStat | None:
     """Stat one work-tree file without following links; None if it is not a regular file.
+    (A plain string path: callers run this once per tracked file.)
 
     With ``check_parents`` a file reached through a symlinked folder counts as absent too
     (needed for keys the walk did not vouch for, e.g. a tracked folder now a link elsewhere).
     """
     try:
-        if check_parents and _through_link(root, key):
+        if check_parents and _through_link(Path(root), key):
             return None
-        st = os.lstat(root / key)
+        st = os.lstat(f"{root}/{key}")
     except (FileNotFoundError, NotADirectoryError):
         return None
     return FileStat.of(st) if stat.S_ISREG(st.st_mode) else None

@@ -12,7 +12,6 @@ being created when it struck may be short: it shows as changed, and ``--force`` 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -140,21 +139,12 @@ def _plan(repo: Repo, index: Index,
     for key, entry in wanted.items():
         row = index.rows.get(key)
         same = row is not None and row[0] is not None and row[0][:3] == version_of(entry)[:3]
-        st = _lstat(root, key) if same else None
+        st = stat_path(root, key) if same else None
         if st is not None and content_matches(repo.root, key, index, st):
             keep[key] = st
         else:
             writes.append(key)
     return writes, keep
-
-
-def _lstat(root: str, key: str) -> FileStat | None:
-    """A regular file's stat, cheaply (no pathlib): files found here are only ever read."""
-    try:
-        st = os.lstat(os.path.join(root, key))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
 
 
 def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> dict[Hash, bytes]:

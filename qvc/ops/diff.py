@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from qvc.objects import FileStat, hash_path
 from qvc.registry import PACKAGES
 from qvc.repo import Repo
 from qvc.storage.base import ObjectNotFound
+from qvc.workspace import stat_path
 
 TEXT_LIMIT = 1 << 20  # text diffs only for files below 1 MiB
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -62,7 +62,7 @@ def work_vs_head(repo: Repo, index: Index) -> tuple[Manifest, Manifest]:
     root = str(repo.root)
     for key, row in index.rows.items():
         staged, head = row[0], row[1]
-        st = _stat(root, key) if staged is not None else None
+        st = stat_path(root, key) if staged is not None else None
         if staged is not None and staged == head and st is not None and index.matches_stat(row, st):
             continue
         if head is not None:
@@ -70,15 +70,6 @@ def work_vs_head(repo: Repo, index: Index) -> tuple[Manifest, Manifest]:
         if st is not None:
             new.entries[key] = _work_entry(repo, index, key, st)
     return old, new
-
-
-def _stat(root: str, key: str) -> FileStat | None:
-    """Like ``workspace.stat_path`` without pathlib (this runs once per tracked file)."""
-    try:
-        st = os.lstat(os.path.join(root, key))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
 
 
 def diff_commits(repo: Repo, a: str, b: str) -> DiffResult:
@@ -121,7 +112,7 @@ def work_tree_manifest(repo: Repo, index: Index) -> Manifest:
     root = str(repo.root)
     entries = {}
     for key in index.tracked():
-        st = _stat(root, key)
+        st = stat_path(root, key)
         if st is not None:
             entries[key] = _work_entry(repo, index, key, st)
     return Manifest(entries=entries)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from qvc import remotes
 from qvc.errors import BadRevision, CorruptObject, QvcError
 from qvc.hashing import Hash
-from qvc.manifest import Entry
+from qvc.manifest import Entry, Manifest
 from qvc.ops import transfer
 from qvc.ops.gc import local_manifests, reachable
 from qvc.repo import Repo
@@ -57,13 +57,7 @@ def verify(repo: Repo, rev: str | None = None, *, everything: bool = False,
     result = VerifyResult()
     tops = _select(repo, rev, everything, result)
     uses: dict[tuple[Hash, int], list[tuple[str, str]]] = {}
-    for top in sorted(tops):
-        try:
-            manifest = repo.manifest(top)
-        except QvcError as exc:
-            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}"))
-            continue
-        result.manifests += 1
+    for top, manifest in _readable(tops, repo.manifest, result):
         for entry in manifest.entries.values():
             uses.setdefault((entry.hash, entry.size), []).append((top, entry.logical_key))
     result.objects = len(uses)
@@ -180,13 +174,7 @@ def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,
         tops = {top for _, top in registry.versions(repo.package)}
     result = VerifyResult(commits=len(tops))
     uses: dict[tuple[str, str | None, Hash, int], list[tuple[str, str]]] = {}
-    for top in sorted(tops):
-        try:
-            manifest = registry.read_manifest(top)
-        except QvcError as exc:
-            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}"))
-            continue
-        result.manifests += 1
+    for top, manifest in _readable(tops, registry.read_manifest, result):
         for e in manifest.entries.values():
             located = transfer.store_key(registry.store, e.physical_key)
             if located is None:
@@ -215,3 +203,16 @@ def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,
             detail = f"remote object {item[0]} ({item[3]} bytes) is {_wording(problem)}"
             result.problems.append(Problem(problem, detail, item[2], item[3], sorted(uses[item])))
     return result
+
+
+def _readable(tops: Iterable[str], read: Callable[[str], Manifest],
+              result: VerifyResult) -> Iterator[tuple[str, Manifest]]:
+    """(top, manifest) of each top hash in order; one that cannot be read is a problem."""
+    for top in sorted(tops):
+        try:
+            manifest = read(top)
+        except QvcError as exc:
+            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}"))
+            continue
+        result.manifests += 1
+        yield top, manifest
