@@ -1,12 +1,16 @@
-"""The object store: small objects written in place, leftovers replaced, parallel batches."""
+"""The object store: small objects written in place, leftovers replaced, parallel batches,
+large objects written around the page cache."""
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from qvc import objectio
 from qvc.errors import PathError
 from qvc.hashing import chunked_bytes
 from qvc.objects import SMALL, FileStat, ObjectStore
@@ -90,3 +94,67 @@ def test_parallel_batch_stops_at_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(PathError, match="f700"):
         for _ in ObjectStore(tmp_path / "objects").add_files(files, batch_files=100):
             pass
+
+
+def _direct_io_works(folder: Path) -> bool:
+    try:
+        fd = os.open(folder / "probe", os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(folder / "probe")
+    return True
+
+
+def _large_file(tmp_path: Path) -> tuple[Path, bytes]:
+    data = os.urandom(2 * SMALL + 12345)  # two whole parts and an unaligned tail
+    source = tmp_path / "large.bin"
+    source.write_bytes(data)
+    return source, data
+
+
+def _spy_on_writes(monkeypatch: pytest.MonkeyPatch, fail_direct: bool = False
+                   ) -> list[tuple[int, bool]]:
+    """Record (length, direct?) of each pwrite; with ``fail_direct``, refuse direct ones as a
+    file system without direct I/O does (EINVAL)."""
+    import fcntl
+
+    seen: list[tuple[int, bool]] = []
+    real = os.pwrite
+
+    def spy(fd: int, data: memoryview, offset: int) -> int:
+        direct = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+        seen.append((len(data), direct))
+        if direct and fail_direct:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(objectio.os, "pwrite", spy)
+    return seen
+
+
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="no direct I/O on this platform")
+def test_large_object_parts_are_written_around_the_page_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source, data = _large_file(tmp_path)
+    store = store_in(tmp_path)
+    seen = _spy_on_writes(monkeypatch)
+    h, st = store.add_file(source, walked(source))
+    assert h == chunked_bytes(data) and st.size == len(data)
+    assert store.path(h).read_bytes() == data
+    assert store.path(h).stat().st_mode & 0o7777 == 0o444
+    assert [n for n, _ in seen] == [SMALL, SMALL, 12345]
+    if _direct_io_works(tmp_path):
+        assert [d for _, d in seen] == [True, True, False], "only the tail is buffered"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="O_DIRECT is Linux's")
+def test_large_object_falls_back_when_direct_io_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source, data = _large_file(tmp_path)
+    store = store_in(tmp_path)
+    seen = _spy_on_writes(monkeypatch, fail_direct=True)
+    h, _ = store.add_file(source, walked(source))
+    assert store.path(h).read_bytes() == data and h == chunked_bytes(data)
+    assert not any(direct for _, direct in seen[1:]), "after one refusal, ordinary writes"
+    assert not list(store.tmp.iterdir())
