@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import base64
 import errno
+import functools
 import hashlib
 import itertools
 import os
 import stat
+import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
+from qvc import forking
 from qvc.errors import CorruptObject, PathError
 from qvc.fileio import SMALL_BATCH, os_error, sync_written
 from qvc.hashing import (
@@ -53,6 +56,10 @@ _READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
 _BATCH_BYTES = 32 * 1024 * 1024  # small-file data per batch of add_files, at most
 WRITERS = 4  # threads creating a batch's objects (file creation waits in the kernel)
+WINDOW = 65536  # files split between forked processes at a time (bounds the list held)
+FORK_MIN = 512  # files per process below which forking costs more than it saves
+_RECORD = struct.Struct("<32sqqQq")  # a forked child's answer per file: digest, FileStat
+_CALLER_WORK = 0.05  # what the caller's staging of a result costs, against adding its file
 
 T = TypeVar("T")
 
@@ -119,13 +126,70 @@ class ObjectStore:
         """:meth:`add_file` for each ``(tag, path, walked)``, yielding ``(tag, hash, stat)`` in
         order, each once its object is stored.
 
-        Small files are read and hashed here; their objects are created a batch at a time by
-        ``WRITERS`` threads, the batch sorted by object name and cut into runs of neighbouring
-        folders, one per thread: the kernel's file creation, not hashing, is most of the cost,
-        and it runs in parallel and faster one folder after another than scattered over all
-        256 (100k files: 6.7 s against 8.0 s for threads creating in hash order). Reading the
-        next batch overlaps with writing this one; at most two batches (of ``batch_files``
-        files, or ``_BATCH_BYTES``) are in memory."""
+        Small files are read, hashed and handed over in batches (of ``batch_files`` files, or
+        ``_BATCH_BYTES``); each batch's objects are created sorted by name, one fan-out folder
+        after another, which the kernel does faster than scattered over all 256 (100k files:
+        6.7 s against 8.0 s). Creating files is most of the cost, and each of its system calls
+        gives up and takes back the interpreter lock, so threads in one process mostly queue
+        on that lock. On Linux with no other thread running, each window of up to ``WINDOW``
+        files is therefore split between this process and forked children, each doing its
+        share alone (100k files: 2.2 s on two CPUs, against 5.9 s for threads); otherwise
+        ``WRITERS`` threads create each batch while the next one is read."""
+        source = iter(items)
+        while window := list(itertools.islice(source, WINDOW)):
+            parts = forking.processes(len(window), FORK_MIN, "QVC_ADD_PROCESSES")
+            if parts > 1:
+                yield from self._add_forked(window, parts, batch_files)
+            else:
+                yield from self._add_threaded(window, batch_files)
+
+    def _add_forked(self, window: list[tuple[T, str, FileStat | None]], parts: int,
+                    batch_files: int) -> Iterator[tuple[T, Hash, FileStat]]:
+        """The window cut into ``parts`` shares: the first done here, the others by forked
+        children; a child that fails has its share done here (raising its error, if any).
+        This process also takes in every result (the caller stages each), so its share is
+        the smaller by ``_CALLER_WORK``."""
+        shares = forking.cut(window, parts,
+                             first=(1 - _CALLER_WORK * (parts - 1)) / (1 + _CALLER_WORK))
+        with forking.Split(shares, functools.partial(self._add_packed,
+                                                     batch_files=batch_files)) as split:
+            yield from self._add_alone(split.first, batch_files)
+            for share, got in split.answers():
+                if got is None or len(got) != _RECORD.size * len(share):
+                    yield from self._add_alone(share, batch_files)
+                    continue
+                self._written = None  # the children's objects: one syncfs makes them durable
+                for (tag, _, _), (digest, *st) in zip(share, _RECORD.iter_unpack(got),
+                                                      strict=True):
+                    yield tag, Hash(CHUNKED, base64.b64encode(digest).decode()), FileStat(*st)
+
+    def _add_packed(self, share: list[tuple[T, str, FileStat | None]], batch_files: int
+                    ) -> bytes:
+        """A forked child's answer: each file's digest and stat, packed."""
+        out = bytearray()
+        for _, h, st in self._add_alone(share, batch_files):
+            out += _RECORD.pack(base64.b64decode(h.value), *st)
+        return bytes(out)
+
+    def _add_alone(self, items: Iterable[tuple[T, str, FileStat | None]], batch_files: int
+                   ) -> Iterator[tuple[T, Hash, FileStat]]:
+        """Read, hash and create batch after batch in this thread alone."""
+        batch = _Batch[T](batch_files)
+        for tag, path, walked in items:
+            batch.add(tag, *self._read_file(path, walked))
+            if batch.full():
+                batch.writes.sort(key=_first)
+                self._create_all(batch.writes)
+                yield from batch.done
+                batch = _Batch[T](batch_files)
+        batch.writes.sort(key=_first)
+        self._create_all(batch.writes)
+        yield from batch.done
+
+    def _add_threaded(self, items: Iterable[tuple[T, str, FileStat | None]], batch_files: int
+                      ) -> Iterator[tuple[T, Hash, FileStat]]:
+        """Read and hash here while ``WRITERS`` threads create the previous batch; at most
+        two batches are in memory."""
         with ThreadPoolExecutor(WRITERS, thread_name_prefix="qvc-objects") as pool:
             pending: deque[tuple[list[Future[None]], list[tuple[T, Hash, FileStat]]]] = deque()
             batch = _Batch[T](batch_files)

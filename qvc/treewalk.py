@@ -15,17 +15,16 @@ for a symlink in between is never read through.
 
 from __future__ import annotations
 
-import contextlib
 import errno
+import functools
 import os
 import stat
-import sys
-import threading
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qvc import forking
 from qvc.fileio import os_error
 from qvc.ignore import IgnoreRules
 from qvc.manifest import key_problem
@@ -180,36 +179,21 @@ def _stat_all(root: str, segments: list[_Segment], total: int) -> tuple[array[in
     """(modes, stats) of the listed files in listing order (-1: gone; four stat numbers per
     file), from this process and, for a large tree on Linux with no other thread running,
     forked children."""
-    shares = _split(segments, total, _processes(total))
-    children: list[_Child | None] = []
-    try:
-        children.extend(_fork(root, share) for share in shares[1:])
-        modes, stats = _stat_segments(root, shares[0])
-        for i, share in enumerate(shares[1:]):
-            child, children[i] = children[i], None
-            got = _collect(child, sum(len(s.names) for s in share)) if child else None
-            more = got if got is not None else _stat_segments(root, share)
+    parts = forking.processes(total, FORK_MIN, "QVC_WALK_PROCESSES")
+    with forking.Split(_split(segments, total, parts),
+                       functools.partial(_stat_packed, root)) as split:
+        modes, stats = _stat_segments(root, split.first)
+        for share, got in split.answers():
+            count = sum(len(s.names) for s in share)
+            if got is None or len(got) != 8 * 5 * count:
+                more = _stat_segments(root, share)
+            else:
+                more = array("q"), array("q")
+                more[0].frombytes(got[:8 * count])
+                more[1].frombytes(got[8 * count:])
             modes.extend(more[0])
             stats.extend(more[1])
         return modes, stats
-    finally:
-        for child in children:  # only after an error: stop and reap them
-            if child is not None:
-                _stop(child)
-
-
-def _processes(total: int) -> int:
-    """How many processes stat ``total`` files: ``QVC_WALK_PROCESSES`` if set (1: never
-    fork), else up to 4 (one per CPU, each with at least ``FORK_MIN`` files)."""
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
-        return 1  # forking a process that runs other threads could copy a held lock
-    try:
-        wanted = int(os.environ.get("QVC_WALK_PROCESSES", "0"))
-    except ValueError:
-        wanted = 0
-    if wanted > 0:
-        return min(wanted, max(total, 1))
-    return max(1, min(os.cpu_count() or 1, 4, total // FORK_MIN))
 
 
 def _split(segments: list[_Segment], total: int, parts: int) -> list[list[_Segment]]:
@@ -268,58 +252,7 @@ def _reopen(root: str, seg: _Segment) -> int | None:
     return fd
 
 
-@dataclass
-class _Child:
-    pid: int
-    pipe: int
-
-
-def _fork(root: str, share: list[_Segment]) -> _Child | None:
-    """A child process that stats ``share`` and writes the modes, then the stats, to a pipe."""
-    try:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-    except OSError:
-        return None
-    if pid == 0:  # the child: never returns
-        code = 1
-        try:
-            os.close(read_end)
-            modes, stats = _stat_segments(root, share)
-            for column in (modes, stats):
-                data = memoryview(column).cast("B")
-                while data:
-                    data = data[os.write(write_end, data):]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    return _Child(pid, read_end)
-
-
-def _collect(child: _Child, count: int) -> tuple[array[int], array[int]] | None:
-    """The child's modes and stats of ``count`` files, or None if it did not finish cleanly."""
-    chunks = []
-    try:
-        while chunk := os.read(child.pipe, 1 << 20):
-            chunks.append(chunk)
-    finally:
-        os.close(child.pipe)
-        _, status = os.waitpid(child.pid, 0)
-    data = b"".join(chunks)
-    if status != 0 or len(data) != 8 * 5 * count:
-        return None
-    modes: array[int] = array("q")
-    stats: array[int] = array("q")
-    modes.frombytes(data[:8 * count])
-    stats.frombytes(data[8 * count:])
-    return modes, stats
-
-
-def _stop(child: _Child) -> None:
-    import signal  # only on this error path: importing it costs start-up time
-
-    os.close(child.pipe)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(child.pid, signal.SIGKILL)
-    os.waitpid(child.pid, 0)
+def _stat_packed(root: str, share: list[_Segment]) -> bytes:
+    """A child's answer: the modes, then the stats, as machine integers."""
+    modes, stats = _stat_segments(root, share)
+    return modes.tobytes() + stats.tobytes()

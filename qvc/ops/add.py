@@ -132,7 +132,7 @@ def _stage_files(
 ) -> None:
     """Stage files given with their stat from the walk that found them (None: stat here).
     Files whose stat matches the index are skipped; the others are copied into the object
-    store (in parallel threads for a large batch) and staged in order."""
+    store (split between processes or threads for a large batch) and staged in order."""
     root = f"{repo.root}/"
 
     def changed() -> Iterator[tuple[str, str, FileStat | None]]:

@@ -16,16 +16,19 @@ the full path, which builds every row and writes the cache for the next commit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
 import os
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
+from qvc import forking
 from qvc.errors import BadManifest
 from qvc.fileio import os_error
 from qvc.hashing import Hash
@@ -36,6 +39,9 @@ from qvc.registry import PACKAGES
 from qvc.repo import Repo
 
 CACHE = "cache/parts"
+WINDOW = 65536  # rows built at a time (bounds memory whatever the package's size)
+FORK_MIN = 4096  # rows per process below which forking costs more than it saves
+_ROWS_LENGTH = struct.Struct("<Q")
 
 
 @dataclass
@@ -91,23 +97,48 @@ def _entry(repo: Repo, base: str, key: str, version: Version) -> Entry:
 
 def _full(repo: Repo, index: Index, header: dict[str, Any], base: str,
           manifest: Path, parts: Path) -> str:
-    """Write every row, one at a time, to ``manifest`` (and its part to ``parts``); returns
-    the top hash."""
+    """Write every row to ``manifest`` (and its part to ``parts``), a window of rows at a
+    time; returns the top hash. Serializing rows is pure Python work, so on Linux a large
+    window is shared with forked children (:mod:`qvc.forking`); only the top hash, which
+    must see the parts in order, is computed here alone."""
     top = _header_hash(header)
-    with open(manifest, "wb", buffering=1 << 20) as out, \
-            open(parts, "wb", buffering=1 << 20) as part_out:
+    rows = functools.partial(_rows, repo, base)
+    items = index.staged_items()
+    with open(manifest, "wb") as out, open(parts, "wb") as part_out:
         out.write(Manifest(header=header).dumps())
-        for key, version in index.staged_items():
-            entry = _entry(repo, base, key, version)
-            line = entry.line().encode("utf-8")
-            if len(line) >= MAX_LINE:
-                raise BadManifest("a manifest row is over 1,000,000 bytes",
-                                  "keep metadata per entry small")
-            out.write(line + b"\n")
-            part = entry.hash_part().encode()
-            top.update(part)
-            part_out.write(part + b"\n")
+        while window := list(itertools.islice(items, WINDOW)):
+            processes = forking.processes(len(window), FORK_MIN, "QVC_COMMIT_PROCESSES")
+            with forking.Split(forking.cut(window, processes), rows) as split:
+                answers = itertools.chain([(split.first, None)], split.answers())
+                for share, got in answers:
+                    lines, part_lines = _unpack(got if got is not None else rows(share))
+                    out.write(lines)
+                    part_out.write(part_lines)
+                    top.update(part_lines.replace(b"\n", b""))
     return top.hexdigest()
+
+
+def _rows(repo: Repo, base: str, items: list[tuple[str, Version]]) -> bytes:
+    """The manifest rows and top-hash parts of ``items``, one per line, packed as the rows'
+    length, the rows, then the parts."""
+    lines, part_lines = bytearray(), bytearray()
+    for key, version in items:
+        entry = _entry(repo, base, key, version)
+        line = entry.line().encode("utf-8")
+        if len(line) >= MAX_LINE:
+            raise BadManifest("a manifest row is over 1,000,000 bytes",
+                              "keep metadata per entry small")
+        lines += line
+        lines += b"\n"
+        part_lines += entry.hash_part().encode()
+        part_lines += b"\n"
+    return _ROWS_LENGTH.pack(len(lines)) + lines + part_lines
+
+
+def _unpack(packed: bytes) -> tuple[bytes, bytes]:
+    (length,) = _ROWS_LENGTH.unpack_from(packed)
+    start = _ROWS_LENGTH.size
+    return packed[start:start + length], packed[start + length:]
 
 
 def _header_hash(header: dict[str, Any]) -> hashlib._Hash:
