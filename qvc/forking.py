@@ -17,7 +17,7 @@ import os
 import struct
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -31,8 +31,8 @@ def processes(total: int, min_each: int, variable: str) -> int:
     """How many processes share ``total`` items: the environment ``variable`` if set (1:
     never fork), else one per available CPU (at most ``MAX_PROCESSES``), each with at least
     ``min_each`` items. Always 1 off Linux or while another thread runs."""
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
-        return 1  # forking a process that runs other threads could copy a held lock
+    if not allowed():
+        return 1
     try:
         wanted = int(os.environ.get(variable, "0"))
     except ValueError:
@@ -43,7 +43,7 @@ def processes(total: int, min_each: int, variable: str) -> int:
     return max(1, min(cpus, MAX_PROCESSES, total // min_each))
 
 
-def cut(items: list[T], parts: int, first: float = 1.0) -> list[list[T]]:
+def cut(items: Sequence[T], parts: int, first: float = 1.0) -> list[Sequence[T]]:
     """``items`` in ``parts`` runs, in order; the first (this process's) is ``first`` times
     as long as each of the others (smaller when this process has other work besides)."""
     weights = [first] + [1.0] * (parts - 1)
@@ -59,7 +59,8 @@ class Split(Generic[T]):
     forked child running ``work`` on it. Use as a context manager: children whose answers
     were not taken are stopped on the way out."""
 
-    def __init__(self, shares: list[list[T]], work: Callable[[list[T]], bytes]) -> None:
+    def __init__(self, shares: Sequence[Sequence[T]],
+                 work: Callable[[Sequence[T]], bytes]) -> None:
         self.shares = shares
         self._children: list[Child | None] = []
         try:
@@ -69,10 +70,10 @@ class Split(Generic[T]):
             raise
 
     @property
-    def first(self) -> list[T]:
+    def first(self) -> Sequence[T]:
         return self.shares[0]
 
-    def answers(self) -> Iterator[tuple[list[T], bytes | None]]:
+    def answers(self) -> Iterator[tuple[Sequence[T], bytes | None]]:
         """(share, answer) of each child in order; None where the child failed (the caller
         then does that share itself)."""
         for i, share in enumerate(self.shares[1:]):
@@ -92,10 +93,27 @@ class Split(Generic[T]):
         self.close()
 
 
+def allowed() -> bool:
+    """Whether this process may fork now: on Linux, with no other thread running (a fork
+    would copy a lock another thread holds, and the child could never take it)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
 @dataclass
 class Child:
     pid: int
     pipe: int
+    status: int | None = None  # once reaped
+
+
+def finished(child: Child) -> bool:
+    """Whether the child has exited (then reaped; :func:`collect` still gives its answer,
+    if the pipe held all of it)."""
+    if child.status is None:
+        pid, status = os.waitpid(child.pid, os.WNOHANG)
+        if pid:
+            child.status = status
+    return child.status is not None
 
 
 def fork(work: Callable[[], bytes]) -> Child | None:
@@ -137,7 +155,7 @@ def collect(child: Child) -> bytes | None:
             chunks.append(chunk)
     finally:
         os.close(child.pipe)
-        _, status = os.waitpid(child.pid, 0)
+        status = child.status if child.status is not None else os.waitpid(child.pid, 0)[1]
     data = b"".join(chunks)
     if status != 0 or len(data) < _LENGTH.size:
         return None
@@ -150,6 +168,7 @@ def stop(child: Child) -> None:
     import signal  # only on this error path: importing it costs start-up time
 
     os.close(child.pipe)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(child.pid, signal.SIGKILL)
-    os.waitpid(child.pid, 0)
+    if child.status is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+        os.waitpid(child.pid, 0)

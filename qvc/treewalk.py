@@ -20,7 +20,7 @@ import functools
 import os
 import stat
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,7 +214,7 @@ def _split(segments: list[_Segment], total: int, parts: int) -> list[list[_Segme
     return shares
 
 
-def _stat_segments(root: str, segments: list[_Segment]) -> tuple[array[int], array[int]]:
+def _stat_segments(root: str, segments: Sequence[_Segment]) -> tuple[array[int], array[int]]:
     modes: array[int] = array("q")
     stats: array[int] = array("q")
     mode, extend, lstat = modes.append, stats.extend, os.lstat
@@ -252,7 +252,7 @@ def _reopen(root: str, seg: _Segment) -> int | None:
     return fd
 
 
-def _stat_packed(root: str, share: list[_Segment]) -> bytes:
+def _stat_packed(root: str, share: Sequence[_Segment]) -> bytes:
     """A child's answer: the modes, then the stats, as machine integers."""
     modes, stats = _stat_segments(root, share)
     return modes.tobytes() + stats.tobytes()

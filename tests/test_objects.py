@@ -158,3 +158,32 @@ def test_large_object_falls_back_when_direct_io_is_refused(
     assert store.path(h).read_bytes() == data and h == chunked_bytes(data)
     assert not any(direct for _, direct in seen[1:]), "after one refusal, ordinary writes"
     assert not list(store.tmp.iterdir())
+
+
+def test_writers_racing_for_the_same_objects_all_succeed(tmp_path: Path) -> None:
+    """Several processes adding the same contents at once, in the same order (an add split
+    between forked processes meets duplicates this way): each finds the others'
+    half-written files, and none may fail or leave an incomplete object."""
+    contents = [b"%d\n" % i * 100 for i in range(3000)]
+    store = store_in(tmp_path)
+    start_read, start_write = os.pipe()
+    pids = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:  # the child reports through its exit status
+            code = 1
+            try:
+                os.read(start_read, 1)  # all start together
+                for data in contents:
+                    store.add_verified_bytes(data, chunked_bytes(data))
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    os.write(start_write, b"go!!")
+    assert [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids] == [0] * 4
+    for data in contents[::97]:
+        obj = store.path(chunked_bytes(data))
+        assert obj.read_bytes() == data
+        assert obj.stat().st_mode & 0o7777 == 0o444
+    assert not list(store.tmp.iterdir())

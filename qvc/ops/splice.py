@@ -23,6 +23,7 @@ import json
 import os
 import struct
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,7 +34,7 @@ from qvc.errors import BadManifest
 from qvc.fileio import os_error
 from qvc.hashing import Hash
 from qvc.index import Index
-from qvc.indexfile import ABSENT, Version
+from qvc.indexfile import ABSENT, Columns, Version
 from qvc.manifest import MAX_LINE, Entry, Manifest
 from qvc.registry import PACKAGES
 from qvc.repo import Repo
@@ -102,11 +103,10 @@ def _full(repo: Repo, index: Index, header: dict[str, Any], base: str,
     window is shared with forked children (:mod:`qvc.forking`); only the top hash, which
     must see the parts in order, is computed here alone."""
     top = _header_hash(header)
-    rows = functools.partial(_rows, repo, base)
-    items = index.staged_items()
+    rows = functools.partial(_rows, repo, base, index.base)
     with open(manifest, "wb") as out, open(parts, "wb") as part_out:
         out.write(Manifest(header=header).dumps())
-        while window := list(itertools.islice(items, WINDOW)):
+        for window in _windows(index):
             processes = forking.processes(len(window), FORK_MIN, "QVC_COMMIT_PROCESSES")
             with forking.Split(forking.cut(window, processes), rows) as split:
                 answers = itertools.chain([(split.first, None)], split.answers())
@@ -118,10 +118,24 @@ def _full(repo: Repo, index: Index, header: dict[str, Any], base: str,
     return top.hexdigest()
 
 
-def _rows(repo: Repo, base: str, items: list[tuple[str, Version]]) -> bytes:
-    """The manifest rows and top-hash parts of ``items``, one per line, packed as the rows'
-    length, the rows, then the parts."""
+def _windows(index: Index) -> Iterator[Sequence[Any]]:
+    """The staged rows, ``WINDOW`` at a time: ranges of the index's rows when they are in
+    walk order (each process then decodes its own), else lists of (key, version)."""
+    if index.untouched():
+        total = len(index.base.keys)
+        for start in range(0, total, WINDOW):
+            yield range(start, min(start + WINDOW, total))
+        return
+    items = index.staged_items()
+    while window := list(itertools.islice(items, WINDOW)):
+        yield window
+
+
+def _rows(repo: Repo, base: str, cols: Columns, share: Sequence[Any]) -> bytes:
+    """The manifest rows and top-hash parts of a share of :func:`_windows`, one per line,
+    packed as the rows' length, the rows, then the parts."""
     lines, part_lines = bytearray(), bytearray()
+    items = _decoded(cols, share) if isinstance(share, range) else share
     for key, version in items:
         entry = _entry(repo, base, key, version)
         line = entry.line().encode("utf-8")
@@ -133,6 +147,14 @@ def _rows(repo: Repo, base: str, items: list[tuple[str, Version]]) -> bytes:
         part_lines += entry.hash_part().encode()
         part_lines += b"\n"
     return _ROWS_LENGTH.pack(len(lines)) + lines + part_lines
+
+
+def _decoded(cols: Columns, rows: range) -> Iterator[tuple[str, Version]]:
+    keys, staged = cols.keys, cols.staged
+    for i in rows:
+        version = staged(i)
+        if version is not None:
+            yield keys[i], version
 
 
 def _unpack(packed: bytes) -> tuple[bytes, bytes]:
