@@ -128,7 +128,7 @@ class ObjectStore:
                 return  # still flushing: it will take in much of what came since
             forking.collect(self._flusher)
         self._flusher = None
-        if forking.allowed() and os.environ.get("QVC_FLUSH_SOON", "1") == "1":
+        if forking.allowed():
             self._flusher = forking.fork(functools.partial(_flush, str(self.root)))
 
     def _note_written(self, final: str) -> None:
