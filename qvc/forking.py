@@ -1,11 +1,12 @@
 """Splitting a large job between this process and forked children (Linux only).
 
-Walking and adding files spend most of their time in short system calls, each of which gives
-up and takes back the interpreter lock; threads then queue on that lock instead of running.
-Forked children share nothing but the pages they were born with, so each runs at full speed
-on its own CPU. A child's whole answer is one byte string sent back through a pipe; a child
-that fails in any way (an error, a signal, a short answer) costs time, not results: the
-caller does that share itself, and so meets the error, if any, where it belongs.
+Walking, adding and committing many files is short system calls (each of which gives up and
+takes back the interpreter lock) and per-file Python work; threads queue on that lock instead
+of running. Forked children share nothing but the pages they were born with, so each runs at
+full speed on its own CPU. A child's whole answer is one byte string sent back through a
+pipe; a child that fails in any way (an error, a signal, a short answer) costs time, not
+results: the caller does that share itself, and so meets the error, if any, where it
+belongs.
 """
 
 from __future__ import annotations

@@ -22,12 +22,9 @@ import hashlib
 import itertools
 import os
 import stat
-import struct
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, NamedTuple, TypeVar
+from typing import NamedTuple
 
 from qvc import forking
 from qvc.errors import CorruptObject, PathError
@@ -55,14 +52,6 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # O_NONBLOCK: a FIFO swapped in for a walked file must not hang the open (no effect on files)
 _READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
-_BATCH_BYTES = 32 * 1024 * 1024  # small-file data per batch of add_files, at most
-WRITERS = 4  # threads creating a batch's objects (file creation waits in the kernel)
-WINDOW = 65536  # files split between forked processes at a time (bounds the list held)
-FORK_MIN = 512  # files per process below which forking costs more than it saves
-_RECORD = struct.Struct("<32sqqQq")  # a forked child's answer per file: digest, FileStat
-_CALLER_WORK = 0.05  # what the caller's staging of a result costs, against adding its file
-
-T = TypeVar("T")
 
 
 class FileStat(NamedTuple):
@@ -118,7 +107,7 @@ class ObjectStore:
             forking.collect(self._flusher)  # long done, or done with the same writeback
             self._flusher = None
 
-    def _flush_soon(self) -> None:
+    def flush_soon(self) -> None:
         """Start writing what is written so far to disk, in a forked process, so the kernel's
         writeback (for 100k small objects, 0.8 s of one CPU) overlaps the work that follows
         instead of all of it waiting in :meth:`sync`, which still makes everything durable
@@ -131,6 +120,11 @@ class ObjectStore:
         if forking.allowed():
             self._flusher = forking.fork(functools.partial(_flush, str(self.root)))
 
+    def written_elsewhere(self) -> None:
+        """Other processes wrote objects here: the next :meth:`sync` flushes the whole file
+        system (one ``syncfs``), since this process has no list of them."""
+        self._written = None
+
     def _note_written(self, final: str) -> None:
         written = self._written
         if written is not None:
@@ -138,115 +132,18 @@ class ObjectStore:
             if len(written) > SMALL_BATCH:
                 self._written = None
 
-    def add_files(
-        self, items: Iterable[tuple[T, str, FileStat | None]], batch_files: int = 8192
-    ) -> Iterator[tuple[T, Hash, FileStat]]:
-        """:meth:`add_file` for each ``(tag, path, walked)``, yielding ``(tag, hash, stat)`` in
-        order, each once its object is stored.
-
-        Small files are read, hashed and handed over in batches (of ``batch_files`` files, or
-        ``_BATCH_BYTES``); each batch's objects are created sorted by name, one fan-out folder
-        after another, which the kernel does faster than scattered over all 256 (100k files:
-        6.7 s against 8.0 s). Creating files is most of the cost, and each of its system calls
-        gives up and takes back the interpreter lock, so threads in one process mostly queue
-        on that lock. On Linux with no other thread running, each window of up to ``WINDOW``
-        files is therefore split between this process and forked children, each doing its
-        share alone (100k files: 2.2 s on two CPUs, against 5.9 s for threads); otherwise
-        ``WRITERS`` threads create each batch while the next one is read."""
-        source = iter(items)
-        while window := list(itertools.islice(source, WINDOW)):
-            parts = forking.processes(len(window), FORK_MIN, "QVC_ADD_PROCESSES")
-            if parts > 1:
-                yield from self._add_forked(window, parts, batch_files)
-            else:
-                yield from self._add_threaded(window, batch_files)
-
-    def _add_forked(self, window: list[tuple[T, str, FileStat | None]], parts: int,
-                    batch_files: int) -> Iterator[tuple[T, Hash, FileStat]]:
-        """The window cut into ``parts`` shares: the first done here, the others by forked
-        children; a child that fails has its share done here (raising its error, if any).
-        This process also takes in every result (the caller stages each), so its share is
-        the smaller by ``_CALLER_WORK``."""
-        shares = forking.cut(window, parts,
-                             first=(1 - _CALLER_WORK * (parts - 1)) / (1 + _CALLER_WORK))
-        with forking.Split(shares, functools.partial(self._add_packed,
-                                                     batch_files=batch_files)) as split:
-            yield from self._add_alone(split.first, batch_files)
-            for share, got in split.answers():
-                if got is None or len(got) != _RECORD.size * len(share):
-                    yield from self._add_alone(share, batch_files)
-                    continue
-                self._written = None  # the children's objects: one syncfs makes them durable
-                for (tag, _, _), (digest, *st) in zip(share, _RECORD.iter_unpack(got),
-                                                      strict=True):
-                    yield tag, Hash(CHUNKED, base64.b64encode(digest).decode()), FileStat(*st)
-        self._flush_soon()
-
-    def _add_packed(self, share: list[tuple[T, str, FileStat | None]], batch_files: int
-                    ) -> bytes:
-        """A forked child's answer: each file's digest and stat, packed."""
-        out = bytearray()
-        for _, h, st in self._add_alone(share, batch_files):
-            out += _RECORD.pack(base64.b64decode(h.value), *st)
-        return bytes(out)
-
-    def _add_alone(self, items: Iterable[tuple[T, str, FileStat | None]], batch_files: int
-                   ) -> Iterator[tuple[T, Hash, FileStat]]:
-        """Read, hash and create batch after batch in this thread alone."""
-        batch = _Batch[T](batch_files)
-        for tag, path, walked in items:
-            batch.add(tag, *self._read_file(path, walked))
-            if batch.full():
-                batch.writes.sort(key=_first)
-                self._create_all(batch.writes)
-                yield from batch.done
-                batch = _Batch[T](batch_files)
-        batch.writes.sort(key=_first)
-        self._create_all(batch.writes)
-        yield from batch.done
-
-    def _add_threaded(self, items: Iterable[tuple[T, str, FileStat | None]], batch_files: int
-                      ) -> Iterator[tuple[T, Hash, FileStat]]:
-        """Read and hash here while ``WRITERS`` threads create the previous batch; at most
-        two batches are in memory."""
-        with ThreadPoolExecutor(WRITERS, thread_name_prefix="qvc-objects") as pool:
-            pending: deque[tuple[list[Future[None]], list[tuple[T, Hash, FileStat]]]] = deque()
-            batch = _Batch[T](batch_files)
-            for tag, path, walked in items:
-                batch.add(tag, *self._read_file(path, walked))
-                if batch.full():
-                    pending.append((self._submit(pool, batch.writes), batch.done))
-                    batch = _Batch[T](batch_files)
-                    while len(pending) > 1:
-                        yield from _finished(pending.popleft())
-            pending.append((self._submit(pool, batch.writes), batch.done))
-            while pending:
-                yield from _finished(pending.popleft())
-
-    def _submit(self, pool: ThreadPoolExecutor,
-                writes: list[tuple[str, bytes]]) -> list[Future[None]]:
-        """Write ``writes`` sorted by name, in ``WRITERS`` runs of neighbouring folders."""
-        writes.sort(key=_first)
-        step = -(-len(writes) // WRITERS) or 1
-        return [pool.submit(self._create_all, writes[i:i + step])
-                for i in range(0, len(writes), step)]
-
-    def _create_all(self, writes: list[tuple[str, bytes]]) -> None:
-        for final, data in writes:
-            self._store_small(final, data)
-
     def add_file(
         self, source: str | os.PathLike[str], walked: FileStat | None = None
     ) -> tuple[Hash, FileStat]:
         """Copy a work-tree file into the store while hashing it; never follows symlinks.
         ``walked`` is the file's stat from a walk just before: when it still holds after the
         read, the read saw that version and the stat before the read can be skipped."""
-        h, st, small = self._read_file(source, walked)
+        h, st, small = self.read_file(source, walked)
         if small is not None:
-            self._store_small(*small)
+            self.store_small(*small)
         return h, st
 
-    def _read_file(
+    def read_file(
         self, source: str | os.PathLike[str], walked: FileStat | None
     ) -> tuple[Hash, FileStat, tuple[str, bytes] | None]:
         """(hash, stat, small) of a work-tree file: a large one is stored here (small is
@@ -300,10 +197,10 @@ class ObjectStore:
 
     def _add_bytes(self, data: bytes) -> Hash:
         h, final = self._small_name(data)
-        self._store_small(final, data)
+        self.store_small(final, data)
         return h
 
-    def _store_small(self, final: str, data: bytes) -> None:
+    def store_small(self, final: str, data: bytes) -> None:
         """Create the object in place; if a file that is not a complete object is already
         there (a killed writer's leftover, or another writer at work on the same content),
         write ours aside and rename it over that file, which is atomic: however many
@@ -415,38 +312,6 @@ def _flush(root: str) -> bytes:
 
 def _fan_out(hex_digest: str) -> str:
     return f"{hex_digest[:2]}/{hex_digest[2:]}"
-
-
-class _Batch(Generic[T]):
-    """Files read for :meth:`ObjectStore.add_files`: their results, and the small objects
-    still to write (at most ``size`` files or ``_BATCH_BYTES`` bytes)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.done: list[tuple[T, Hash, FileStat]] = []
-        self.writes: list[tuple[str, bytes]] = []
-        self.nbytes = 0
-
-    def add(self, tag: T, h: Hash, st: FileStat, small: tuple[str, bytes] | None) -> None:
-        self.done.append((tag, h, st))
-        if small is not None:
-            self.writes.append(small)
-            self.nbytes += len(small[1])
-
-    def full(self) -> bool:
-        return len(self.done) >= self.size or self.nbytes >= _BATCH_BYTES
-
-
-def _finished(pending: tuple[list[Future[None]], list[tuple[T, Hash, FileStat]]]
-              ) -> list[tuple[T, Hash, FileStat]]:
-    futures, done = pending
-    for future in futures:
-        future.result()  # the batch's objects are written (or its error is raised here)
-    return done
-
-
-def _first(item: tuple[str, bytes]) -> str:
-    return item[0]
 
 
 def hash_path(path: Path, hash_type: str, on_bytes: Callable[[int], None] | None = None) -> Hash:

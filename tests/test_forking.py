@@ -88,6 +88,7 @@ def test_add_and_commit_split_between_processes_equal_one_process(
 _FAILING_SHARE = """
 import os, sys
 from qvc.errors import PathError
+from qvc.objectbatch import add_files
 from qvc.objects import FileStat, ObjectStore
 root = sys.argv[1]
 store = ObjectStore(__import__("pathlib").Path(root) / "objects")
@@ -95,7 +96,7 @@ store.tmp.mkdir(parents=True)
 items = [(i, f"{root}/f{i}", FileStat.of(os.lstat(f"{root}/f{i}"))) for i in range(40)]
 got = []
 try:
-    for tag, h, st in store.add_files(items):
+    for tag, h, st in add_files(store, items):
         got.append(tag)
 except PathError as exc:
     print(got == list(range(len(got))), len(got), exc.message)

@@ -77,7 +77,7 @@ def test_pure_modules_use_only_the_stdlib(module: str) -> None:
     assert not bad, f"{module} imports {sorted(bad)}"
 
 
-LOWER = ["qvc.manifest", "qvc.hashing", "qvc.errors", "qvc.fileio", "qvc.storage"]
+LOWER = ["qvc.manifest", "qvc.hashing", "qvc.errors", "qvc.fileio", "qvc.storage", "qvc.forking"]
 
 
 @pytest.mark.parametrize("layer", LOWER)

@@ -13,6 +13,7 @@ import pytest
 from qvc import objectio
 from qvc.errors import PathError
 from qvc.hashing import chunked_bytes
+from qvc.objectbatch import add_files
 from qvc.objects import SMALL, FileStat, ObjectStore
 
 
@@ -74,7 +75,7 @@ def test_batches_keep_order_and_content(tmp_path: Path) -> None:
     big.write_bytes(bytes(range(256)) * (SMALL // 256 + 1))  # stored at once, between batches
     files[700] = (700, str(big), walked(big))
     store = store_in(tmp_path)
-    results = list(store.add_files(files, batch_files=200))
+    results = list(add_files(store, files, batch_files=200))
     assert [tag for tag, _, _ in results] == list(range(1500))
     for tag, h, st in results:
         expected = big.read_bytes() if tag == 700 else b"%d\n" % (tag % 1000)
@@ -92,7 +93,7 @@ def test_parallel_batch_stops_at_a_missing_file(tmp_path: Path) -> None:
         files.append((i, str(path), walked(path)))
     os.unlink(files[700][1])
     with pytest.raises(PathError, match="f700"):
-        for _ in ObjectStore(tmp_path / "objects").add_files(files, batch_files=100):
+        for _ in add_files(ObjectStore(tmp_path / "objects"), files, batch_files=100):
             pass
 
 

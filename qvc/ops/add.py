@@ -16,6 +16,7 @@ from qvc.hashing import Hash
 from qvc.ignore import IgnoreRules
 from qvc.index import Index
 from qvc.manifest import validate_key, validate_meta
+from qvc.objectbatch import add_files
 from qvc.objects import FileStat
 from qvc.ops.paths import to_key, under
 from qvc.repo import Repo
@@ -145,7 +146,7 @@ def _stage_files(
                 continue
             yield key, root + key, st
 
-    for key, h, st in repo.objects.add_files(changed()):
+    for key, h, st in add_files(repo.objects, changed()):
         crashpoints.reach("add.after_object")
         _stage_object(index, key, h, st, meta, result)
         if progress:
