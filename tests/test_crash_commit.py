@@ -60,8 +60,12 @@ def snapshot(root: Path) -> dict[str, bytes]:
             if p.is_file() and ".qvc" not in p.relative_to(root).parts}
 
 
-def crash_env(point: str | None = None, listing: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+def crash_env(point: str | None = None, listing: Path | None = None,
+              processes: str = "0") -> dict[str, str]:
+    """The environment of a crashing run; ``processes`` > 1 forces add and commit to split
+    their work between forked processes however few the files (the parent is the one
+    killed: its children finish or die on their own)."""
+    env = dict(os.environ, QVC_ADD_PROCESSES=processes, QVC_COMMIT_PROCESSES=processes)
     if point:
         env["QVC_CRASH_AT"] = point
     if listing:
@@ -114,14 +118,15 @@ def test_commit_passes_every_crash_point(reference: dict[str, Any]) -> None:
     assert reached == set(reference["points"])
 
 
+@pytest.mark.parametrize("processes", ["1", "3"])
 @pytest.mark.parametrize("point", POINTS)
-def test_kill_at_crash_point(point: str, tmp_path: Path, qvc: Qvc,
+def test_kill_at_crash_point(point: str, processes: str, tmp_path: Path, qvc: Qvc,
                              reference: dict[str, Any]) -> None:
     root = tmp_path / "work"
     files = make_base(root, qvc)
     base = json.loads(qvc("log", "--json").out)[0]["top_hash"]
     done = run_qvc_process("commit", "-a", "-m", "second", "--meta", META, cwd=root,
-                           env=crash_env(point))
+                           env=crash_env(point, processes=processes))
     assert done.returncode == -signal.SIGKILL, (point, done.stderr)
     assert snapshot(root) == files  # a commit never touches the work tree
 
