@@ -32,7 +32,15 @@ from qvc.manifest import validate_package_name
 from qvc.materialize import write_entry
 from qvc.objects import hash_path
 from qvc.registry import Registry
-from qvc.remotes import RemoteSpec, open_remote, remotes, resolve_remote
+from qvc.remotes import (
+    RemoteSpec,
+    ensure_probed,
+    open_remote,
+    probed,
+    remotes,
+    require_conditional_writes,
+    resolve_remote,
+)
 from qvc.repo import DOT, Repo, find_root
 from qvc.storage.local import LocalStore
 from qvc.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
@@ -75,11 +83,15 @@ def _spec(url: str) -> RemoteSpec:
     for spec in remotes(repo).values() if repo is not None else ():
         if spec.url == url:
             return spec
-    return RemoteSpec(None, url)
+    return RemoteSpec(None, url, conditional_writes=probed(repo, url))
 
 
-def remote_registry(registry: Where, dest: Dest) -> tuple[Registry, Dest]:
-    """The registry ``push`` writes to, and ``dest`` as a prefix (or callable) in it."""
+def remote_registry(registry: Where, dest: Dest, force: bool = False
+                    ) -> tuple[Registry, Dest]:
+    """The registry ``push`` writes to, and ``dest`` as a prefix (or callable) in it. Unless
+    ``force``, an S3 registry is probed on the first push from a work tree (as ``qvc push``
+    does, keeping the answer there) and refused if it ignores conditional writes: there a
+    concurrent push could move ``latest`` unseen."""
     implied = None
     if registry is None:
         spec = resolve_remote(here(), None)
@@ -91,6 +103,11 @@ def remote_registry(registry: Where, dest: Dest) -> tuple[Registry, Dest]:
         spec = _spec(normalize_registry_url(text))
     if isinstance(dest, str):
         dest = _dest_prefix(spec.url, dest)
+    if not force:
+        repo = here()
+        if repo is not None:
+            spec = ensure_probed(repo, spec)
+        require_conditional_writes(spec)
     return open_remote(spec), implied or dest or spec.dest
 
 
@@ -156,7 +173,7 @@ def push(pkg: Package, name: str, registry: Where, *, dest: Dest, message: str |
     from qvc.ops.push import push_package
 
     validate_package_name(name)
-    target, dest = remote_registry(registry, dest)
+    target, dest = remote_registry(registry, dest, force=force)
     _set_message(pkg, message)
     manifest = pkg.to_manifest()
     latest = target.read_latest(name)

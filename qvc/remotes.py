@@ -92,7 +92,7 @@ def resolve_remote(repo: Repo | None, name_or_url: str | None) -> RemoteSpec:
             url = normalize_registry_url(name_or_url)
             same = [spec for spec in known.values() if spec.url == url]
             return same[0] if same else RemoteSpec(None, url,
-                                                    conditional_writes=_probed(repo, url))
+                                                    conditional_writes=probed(repo, url))
         raise NoRemote(f"no remote named {name_or_url!r}",
                        (_names_hint(known) or NoRemote.default_hint)
                        + f"; a folder needs a path such as ./{name_or_url}")
@@ -211,7 +211,9 @@ def ensure_probed(repo: Repo, spec: RemoteSpec) -> RemoteSpec:
     return probed
 
 
-def _probed(repo: Repo | None, url: str) -> bool | None:
+def probed(repo: Repo | None, url: str) -> bool | None:
+    """What the probe of a bare registry URL found, as kept in this work tree (None: never
+    probed from here)."""
     found = (repo.config.get("probed") or {}).get(url) if repo is not None else None
     return found if isinstance(found, bool) else None
 

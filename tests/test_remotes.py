@@ -251,3 +251,23 @@ def test_first_push_to_an_unprobed_careless_endpoint_is_refused(
     entry = config_of(work)["remotes"]["minio"]  # type: ignore[index]
     assert entry["conditional_writes"] is False
     qvc("push", "minio", "--force", cwd=work)
+
+
+def test_api_push_to_a_careless_endpoint_is_refused_like_qvc_push(
+        qvc: Qvc, work: Path, versioned_bucket: str, careless_endpoint: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Package.push`` from a work tree probes an S3 registry it has not probed (the answer
+    is kept, as ``qvc push`` keeps it) and refuses one that ignores conditional writes, where
+    its compare-and-swap of ``latest`` would be no check at all; ``force=True`` pushes."""
+    import qvc as api
+    from qvc.errors import RemoteError
+
+    monkeypatch.chdir(work)
+    pkg = api.Package().set("a.txt", work / "README.md")
+    with pytest.raises(RemoteError) as refused:
+        pkg.push("test/api", registry=versioned_bucket)
+    assert refused.value.exit_code == 7 and "ignores conditional writes" in refused.value.message
+    assert config_of(work)["probed"] == {versioned_bucket: False}
+    assert open_remote(RemoteSpec(None, versioned_bucket)).read_latest("test/api") is None
+    pushed = pkg.push("test/api", registry=versioned_bucket, force=True)
+    assert pushed["a.txt"].get().startswith(versioned_bucket + "/test/api/a.txt")
