@@ -65,7 +65,10 @@ def test_file_changed_since_the_walk_is_read_again(tmp_path: Path) -> None:
     assert h == chunked_bytes(b"newer content") and st == walked(source)
 
 
-def test_batches_keep_order_and_content(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"])  # threads; forked processes when allowed
+def test_batches_keep_order_and_content(tmp_path: Path, processes: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QVC_ADD_PROCESSES", processes)
     files = []
     for i in range(1500):
         path = tmp_path / f"f{i}"
