@@ -213,9 +213,7 @@ class ObjectStore:
                 continue
             except FileExistsError:
                 if not is_complete(final, len(data)):
-                    tmp_out, tmp = self._temp()
-                    write_complete(tmp_out, data, tmp)
-                    self._place(tmp, final)
+                    self._store_aside(data, final)
                 return
             except OSError as exc:
                 raise os_error(exc, final) from exc
@@ -232,6 +230,12 @@ class ObjectStore:
             return os.open(name, _CREATE, 0o600), name
         except OSError as exc:
             raise os_error(exc, self.tmp) from exc
+
+    def _store_aside(self, data: bytes, final: str) -> None:
+        """Write ``data`` to a temp file, mark it complete and rename it to ``final``."""
+        out, tmp = self._temp()
+        write_complete(out, data, tmp)
+        self._place(tmp, final)
 
     def _publish(self, tmp: str, h: Hash) -> None:
         """Rename a complete (mode 0o444) temp file to its object name."""
@@ -285,9 +289,7 @@ class ObjectStore:
         if expected.type == CHUNKED and len(data) <= SMALL:
             self._add_bytes(data)
             return
-        out, tmp = self._temp()
-        write_complete(out, data, tmp)
-        self._publish(tmp, expected)
+        self._store_aside(data, f"{self.root}/{self.name(expected)}")
 
     def verify(self, h: Hash, size: int) -> str | None:
         """None if the object is present and intact, else what is wrong with it."""

@@ -32,15 +32,7 @@ from qvc.manifest import validate_package_name
 from qvc.materialize import write_entry
 from qvc.objects import hash_path
 from qvc.registry import Registry
-from qvc.remotes import (
-    RemoteSpec,
-    ensure_probed,
-    open_remote,
-    probed,
-    remotes,
-    require_conditional_writes,
-    resolve_remote,
-)
+from qvc.remotes import checked_for_push, open_remote, resolve_remote, spec_for_url
 from qvc.repo import DOT, Repo, find_root
 from qvc.storage.local import LocalStore
 from qvc.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
@@ -74,16 +66,7 @@ def local_registry(registry: Where) -> tuple[Registry, Repo | None]:
         if folder.name == DOT and find_root(folder.parent) == folder.parent:
             repo = Repo(folder.parent)
             return repo.registry, repo
-    return open_remote(_spec(url)), None
-
-
-def _spec(url: str) -> RemoteSpec:
-    """A bare-URL spec, or the current work tree's remote with that URL (endpoint, profile)."""
-    repo = here()
-    for spec in remotes(repo).values() if repo is not None else ():
-        if spec.url == url:
-            return spec
-    return RemoteSpec(None, url, conditional_writes=probed(repo, url))
+    return open_remote(spec_for_url(here(), url)), None
 
 
 def remote_registry(registry: Where, dest: Dest, force: bool = False
@@ -92,22 +75,19 @@ def remote_registry(registry: Where, dest: Dest, force: bool = False
     ``force``, an S3 registry is probed on the first push from a work tree (as ``qvc push``
     does, keeping the answer there) and refused if it ignores conditional writes: there a
     concurrent push could move ``latest`` unseen."""
-    implied = None
+    implied, repo = None, here()
     if registry is None:
-        spec = resolve_remote(here(), None)
+        spec = resolve_remote(repo, None)
     else:
         text, implied = _split_registry(os.fspath(registry))
         if implied and dest is not None:
             raise UsageError(f"{registry!r} is a folder in a registry, and dest is given too",
                              "pass the registry root and use dest for the data location")
-        spec = _spec(normalize_registry_url(text))
+        spec = spec_for_url(repo, normalize_registry_url(text))
     if isinstance(dest, str):
         dest = _dest_prefix(spec.url, dest)
     if not force:
-        repo = here()
-        if repo is not None:
-            spec = ensure_probed(repo, spec)
-        require_conditional_writes(spec)
+        spec = checked_for_push(repo, spec)
     return open_remote(spec), implied or dest or spec.dest
 
 

@@ -89,10 +89,7 @@ def resolve_remote(repo: Repo | None, name_or_url: str | None) -> RemoteSpec:
         if name_or_url in known:
             return known[name_or_url]
         if looks_like_url(name_or_url):
-            url = normalize_registry_url(name_or_url)
-            same = [spec for spec in known.values() if spec.url == url]
-            return same[0] if same else RemoteSpec(None, url,
-                                                    conditional_writes=probed(repo, url))
+            return spec_for_url(repo, normalize_registry_url(name_or_url))
         raise NoRemote(f"no remote named {name_or_url!r}",
                        (_names_hint(known) or NoRemote.default_hint)
                        + f"; a folder needs a path such as ./{name_or_url}")
@@ -194,21 +191,39 @@ def probe(spec: RemoteSpec) -> ProbeResult:
     return ProbeResult(honoured, versioned)
 
 
+def spec_for_url(repo: Repo | None, url: str) -> RemoteSpec:
+    """The spec of a registry URL: the work tree's remote with that URL (endpoint, profile,
+    probe answer), else a bare spec with the probe answer kept for the URL, if any."""
+    for spec in remotes(repo).values() if repo is not None else ():
+        if spec.url == url:
+            return spec
+    return RemoteSpec(None, url, conditional_writes=probed(repo, url))
+
+
+def checked_for_push(repo: Repo | None, spec: RemoteSpec) -> RemoteSpec:
+    """``spec`` fit to push to: probed first if it never was (from a work tree, which keeps
+    the answer), and refused if it ignores conditional writes."""
+    if repo is not None:
+        spec = ensure_probed(repo, spec)
+    require_conditional_writes(spec)
+    return spec
+
+
 def ensure_probed(repo: Repo, spec: RemoteSpec) -> RemoteSpec:
     """``spec`` probed if it is an S3 registry never probed (a remote added with --no-probe,
     or a bare URL): on the first push to it, not on every one, since the work tree keeps the
     answer (a named remote's entry, or the ``probed`` map for bare URLs)."""
     if not spec.is_s3 or spec.conditional_writes is not None:
         return spec
-    probed = with_probe(spec, probe(spec))
+    answered = with_probe(spec, probe(spec))
     config = dict(repo.config)
     if spec.name is not None and spec.name in (config.get("remotes") or {}):
-        config["remotes"] = {**config["remotes"], spec.name: probed.as_config()}
+        config["remotes"] = {**config["remotes"], spec.name: answered.as_config()}
     else:
         config["probed"] = {**(config.get("probed") or {}),
-                            spec.url: probed.conditional_writes}
+                            spec.url: answered.conditional_writes}
     repo.save_config(config)
-    return probed
+    return answered
 
 
 def probed(repo: Repo | None, url: str) -> bool | None:

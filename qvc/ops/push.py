@@ -25,7 +25,7 @@ from qvc.ops import tracking
 from qvc.ops.transfer import NoProgress, Progress, Uploader, local_source, parallel_map, store_key
 from qvc.physical import copy_to_file
 from qvc.registry import NAMED, Latest, Registry
-from qvc.remotes import RemoteSpec, ensure_probed, open_remote, require_conditional_writes
+from qvc.remotes import RemoteSpec, checked_for_push, open_remote
 from qvc.repo import Commit, Repo
 from qvc.storage import Store
 
@@ -246,8 +246,7 @@ def push(repo: Repo, spec: RemoteSpec, *, dest: str | None = None, force: bool =
     ``latest`` to HEAD. Refused if the registry's ``latest`` is not in HEAD's history, or if
     the remote is known to ignore conditional writes (unless ``force``)."""
     if not force:
-        spec = ensure_probed(repo, spec)
-        require_conditional_writes(spec)
+        spec = checked_for_push(repo, spec)
     registry = open_remote(spec)
     name = repo.package
     with repo.lock():

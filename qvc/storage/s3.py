@@ -421,4 +421,3 @@ def _client_error(exc: ClientError, store: S3Store, where: str) -> QvcError:
 def _no_bucket(store: S3Store) -> RemoteError:
     return RemoteError(f"bucket {store.bucket} does not exist at {store.endpoint}",
                        "check the registry URL (and --endpoint-url for S3-compatible stores)")
-
