@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import qvc
-from qvc import catalog as catalog_module
-from qvc import userconfig
+from qvc.conf import userconfig
 from qvc.errors import CredentialsError, RemoteError, UsageError
+from qvc.remote import catalog as catalog_module
 from tests.catalog_server import REFRESH_TOKEN, Catalog, serve
 
 

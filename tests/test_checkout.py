@@ -31,8 +31,8 @@ def two_versions(work: Path, qvc: Qvc) -> tuple[str, str, dict[str, bytes]]:
 def object_of(work: Path, qvc: Qvc, rev: str, key: str) -> Path:
     entry = next(e for e in json.loads(qvc("ls", rev, "--json", cwd=work).out)
                  if e["logical_key"] == key)
-    from qvc.hashing import Hash
-    from qvc.repo import Repo
+    from qvc.core.repo import Repo
+    from qvc.quilt.hashing import Hash
 
     return Repo(work).objects.path(Hash(**entry["hash"]))
 

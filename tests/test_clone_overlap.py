@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from qvc.core.objects import SMALL
 from qvc.errors import PathError
-from qvc.materialize import BackgroundWriter, TreeWriter
-from qvc.objects import SMALL, FileStat
+from qvc.sysio.filestat import FileStat
+from qvc.worktree.materialize import BackgroundWriter, TreeWriter
 from tests.conftest import Qvc
 from tests.reliability.helpers import run_qvc
 from tests.test_push import commit_all, files

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from qvc.errors import PathError
-from qvc.hashing import sha256_bytes
-from qvc.manifest import Entry, Manifest
-from qvc.materialize import remove_entry, write_entry
+from qvc.quilt.hashing import sha256_bytes
+from qvc.quilt.manifest import Entry, Manifest
+from qvc.worktree.materialize import remove_entry, write_entry
 from tests.conftest import Qvc
 from tests.test_push import commit_all, files
 

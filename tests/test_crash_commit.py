@@ -1,7 +1,7 @@
 """kill -9 in the middle of ``qvc commit``: the next ``status`` and ``commit`` work, no earlier
 commit is lost, and every commit still reads back with intact objects.
 
-Deterministic kills use the ``QVC_CRASH_AT=<point>[:n]`` hook of :mod:`qvc.crashpoints`; a
+Deterministic kills use the ``QVC_CRASH_AT=<point>[:n]`` hook of :mod:`qvc.sysio.crashpoints`; a
 second test kills real ``commit -a`` processes after seeded random delays.
 """
 
@@ -21,8 +21,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from qvc.hashing import hash_file
-from qvc.repo import Repo
+from qvc.core.repo import Repo
+from qvc.quilt.hashing import hash_file
 from tests.conftest import Qvc, run_qvc_process
 
 POINTS = [

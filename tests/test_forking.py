@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qvc import forking
+from qvc.sysio import forking
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="work is split with fork on Linux only")
@@ -88,8 +88,9 @@ def test_add_and_commit_split_between_processes_equal_one_process(
 _FAILING_SHARE = """
 import os, sys
 from qvc.errors import PathError
-from qvc.objectbatch import add_files
-from qvc.objects import FileStat, ObjectStore
+from qvc.core.objectbatch import add_files
+from qvc.sysio.filestat import FileStat
+from qvc.core.objects import ObjectStore
 root = sys.argv[1]
 store = ObjectStore(__import__("pathlib").Path(root) / "objects")
 store.tmp.mkdir(parents=True)

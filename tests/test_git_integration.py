@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from qvc import pin
+from qvc.core.repo import Repo
+from qvc.git import pin
 from qvc.ops.install_hooks import HOOKS, shim
-from qvc.repo import Repo
 from tests.conftest import Qvc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -231,8 +231,8 @@ def test_pre_push_requires_the_pinned_version_in_the_registry(
     git("add", "data/qvc.pin", cwd=hooked)
     commit_code(hooked, "use v2")
     git("push", "-q", "origin", "main", cwd=hooked)
-    from qvc.registry import Registry
     from qvc.storage.local import LocalStore
+    from qvc.storage.registry import Registry
 
     assert Registry(LocalStore(tmp_path / "registry")).has_manifest(top_of(data))
 

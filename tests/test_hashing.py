@@ -1,4 +1,4 @@
-"""qvc.hashing: the sha2-256-chunked and SHA256 object hashes, checked from first principles."""
+"""qvc.quilt.hashing: the sha2-256-chunked and SHA256 object hashes, from first principles."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qvc import hashing
-from qvc.hashing import CHUNKED, LEGACY_SHA256, MIN_CHUNK, Hash, StreamHasher
+from qvc.quilt import hashing
+from qvc.quilt.hashing import CHUNKED, LEGACY_SHA256, MIN_CHUNK, Hash, StreamHasher
 
 MiB = 1024 * 1024
 

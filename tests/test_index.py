@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from qvc.index import Index
+from qvc.core.index import Index
 from tests.conftest import Qvc
 
 
@@ -98,8 +98,8 @@ def test_nothing_to_commit_is_decided_from_the_index(work: Path, qvc: Qvc) -> No
 
 def test_a_recommit_copies_the_parents_rows_instead_of_building_them(work: Path, qvc: Qvc,
                                                                      tmp_path: Path) -> None:
-    from qvc.ops import splice
-    from qvc.repo import Repo
+    from qvc.core import splice
+    from qvc.core.repo import Repo
 
     for i in range(20):
         (work / "data" / f"f{i:02d}.txt").write_text(f"file {i}\n")
@@ -125,7 +125,7 @@ def test_a_recommit_copies_the_parents_rows_instead_of_building_them(work: Path,
 
 def test_an_index_of_format_2_is_still_read(work: Path, qvc: Qvc) -> None:
     """Format 2 kept HEAD-less rows as nulls in the sparse part and had no heads column."""
-    from qvc import indexfile
+    from qvc.core import indexfile
 
     qvc("add", ".", cwd=work)
     _commit(qvc, work, "-m", "one")
@@ -152,7 +152,7 @@ def test_an_index_of_format_2_is_still_read(work: Path, qvc: Qvc) -> None:
 
 
 def test_rows_staged_out_of_walk_order_are_saved_in_walk_order(tmp_path: Path) -> None:
-    from qvc.objects import FileStat
+    from qvc.sysio.filestat import FileStat
 
     index = Index()
     for key in ("b/x.txt", "a.txt", "b-c.txt", "a/z.txt"):

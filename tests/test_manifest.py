@@ -1,4 +1,4 @@
-"""qvc.manifest: reading hostile manifests safely, writing them as quilt3 does, and diffs."""
+"""qvc.quilt.manifest: reading hostile manifests safely, writing them as quilt3 does, and diffs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from qvc.errors import BadManifest, InvalidJSON
-from qvc.hashing import CHUNKED, Hash, chunked_bytes
-from qvc.manifest import Entry, Manifest, diff, parse, validate_meta
+from qvc.quilt.hashing import CHUNKED, Hash, chunked_bytes
+from qvc.quilt.manifest import Entry, Manifest, diff, parse, validate_meta
 
 HEADER = '{"version": "v0", "message": "m"}'
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from qvc import objectio
+from qvc.core import objectio
+from qvc.core.objectbatch import add_files
+from qvc.core.objects import SMALL, ObjectStore
 from qvc.errors import PathError
-from qvc.hashing import chunked_bytes
-from qvc.objectbatch import add_files
-from qvc.objects import SMALL, FileStat, ObjectStore
+from qvc.quilt.hashing import chunked_bytes
+from qvc.sysio.filestat import FileStat
 
 
 def store_in(tmp_path: Path) -> ObjectStore:

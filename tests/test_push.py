@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from qvc.manifest import parse
-from qvc.registry import Registry
+from qvc.quilt.manifest import parse
 from qvc.storage import open_store
+from qvc.storage.registry import Registry
 from tests.conftest import Qvc
 
 

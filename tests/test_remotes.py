@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from qvc.core.repo import Repo
 from qvc.errors import NoRemote, NotARepository, UsageError
-from qvc.remotes import RemoteSpec, open_remote, resolve_remote
-from qvc.repo import Repo
+from qvc.remote.remotes import RemoteSpec, open_remote, resolve_remote
 from tests.conftest import Qvc, S3Server
 from tests.faultproxy import FaultProxy
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import qvc
-from qvc import userconfig
+from qvc.conf import userconfig
 from tests.catalog_server import REFRESH_TOKEN, serve
 
 EMPTY_TOP = "2a5a67156ca9238c14d12042db51c5b52260fdd5511b61ea89b58929d6e1769b"

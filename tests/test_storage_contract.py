@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from qvc import hashing
 from qvc.errors import CredentialsError, QvcError, RemoteError
+from qvc.quilt import hashing
+from qvc.quilt.urls import parse_s3_url
 from qvc.storage import ObjectNotFound, PreconditionFailed, Store, open_store
 from qvc.storage.local import LocalStore
 from qvc.storage.s3 import S3Store, forget_clients
-from qvc.urls import parse_s3_url
 from tests.conftest import S3Server
 from tests.faultproxy import FaultProxy
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from qvc.ignore import IgnoreRules
+from qvc.worktree.ignore import IgnoreRules
 
 
 def _tree(root: Path) -> None:
@@ -33,8 +33,8 @@ def _tree(root: Path) -> None:
 _SCRIPT = """
 import json, os, sys
 from pathlib import Path
-from qvc.ignore import IgnoreRules
-from qvc.treewalk import walk
+from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.treewalk import walk
 forks = []
 os.register_at_fork(after_in_parent=lambda: forks.append(1))
 root = Path(sys.argv[1])
@@ -72,7 +72,7 @@ def test_a_forked_walk_equals_a_walk_in_one_process(tmp_path: Path, processes: i
 
 def test_a_folder_swapped_for_a_link_after_listing_is_not_read_through(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from qvc import treewalk
+    from qvc.worktree import treewalk
 
     tree, outside = tmp_path / "tree", tmp_path / "outside"
     (tree / "data").mkdir(parents=True)
@@ -89,7 +89,7 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_read_through(
 
 
 def test_files_changed_between_listing_and_stat_are_dropped_or_skipped(tmp_path: Path) -> None:
-    from qvc import treewalk
+    from qvc.worktree import treewalk
 
     for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
         (tmp_path / name).write_text(name)

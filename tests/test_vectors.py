@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from qvc import hashing
+from qvc.core.objects import ObjectStore
 from qvc.errors import BadManifest, InvalidName, PathError
-from qvc.hashing import CHUNKED, LEGACY_SHA256, Hash
-from qvc.manifest import Entry, Manifest, key_problem, parse, top_hash, validate_key
-from qvc.manifest import validate_package_name as validate_name
-from qvc.objects import ObjectStore
+from qvc.quilt import hashing
+from qvc.quilt.hashing import CHUNKED, LEGACY_SHA256, Hash
+from qvc.quilt.manifest import Entry, Manifest, key_problem, parse, top_hash, validate_key
+from qvc.quilt.manifest import validate_package_name as validate_name
 from tests.conftest import Qvc
 
 VECTORS = Path(os.environ.get("QVC_VECTORS") or Path(__file__).resolve().parent / "vectors")

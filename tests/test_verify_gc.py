@@ -7,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from qvc.hashing import Hash
-from qvc.repo import Repo
+from qvc.core.repo import Repo
+from qvc.quilt.hashing import Hash
 from tests.conftest import Qvc, S3Server
 
 

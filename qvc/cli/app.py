@@ -12,7 +12,7 @@ from qvc import __version__
 from qvc.errors import InvalidJSON
 
 if TYPE_CHECKING:
-    from qvc.repo import Repo
+    from qvc.core.repo import Repo
 
 app = typer.Typer(
     add_completion=False,
@@ -39,7 +39,7 @@ def _root(
 
 
 def repo_here() -> Repo:
-    from qvc.repo import Repo
+    from qvc.core.repo import Repo
 
     return Repo.find(Path.cwd())
 

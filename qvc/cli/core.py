@@ -11,10 +11,10 @@ import typer
 from qvc.cli.app import app, emit_json, parse_json, repo_here, short
 
 if TYPE_CHECKING:
-    from qvc.gitlink import GitLink  # dulwich loads only where git is needed
-    from qvc.manifest import Manifest
-    from qvc.ops.tracking import Relation
-    from qvc.repo import Commit
+    from qvc.core.repo import Commit
+    from qvc.git.gitlink import GitLink  # dulwich loads only where git is needed
+    from qvc.quilt.manifest import Manifest
+    from qvc.remote.tracking import Relation
 
 
 @app.command()

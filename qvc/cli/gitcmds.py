@@ -15,7 +15,7 @@ from qvc.cli.app import app
 from qvc.errors import ConflictError, QvcError, UsageError
 
 if TYPE_CHECKING:
-    from qvc.gitlink import GitLink
+    from qvc.git.gitlink import GitLink
     from qvc.ops.hooks import HookReport
 
 HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "sync")

@@ -15,9 +15,9 @@ from qvc.errors import IntegrityError, UsageError
 from qvc.ops import gc as gc_op
 
 if TYPE_CHECKING:
-    from qvc.manifest import Entry
     from qvc.ops import diff as diff_op
     from qvc.ops import verify as verify_op
+    from qvc.quilt.manifest import Entry
 
 
 @contextmanager

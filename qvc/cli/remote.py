@@ -12,7 +12,7 @@ from qvc.cli.app import app, emit_json, repo_here
 from qvc.errors import NothingToDo, UsageError
 
 if TYPE_CHECKING:
-    from qvc import remotes
+    from qvc.remote import remotes
 
 remote_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                          help="Manage the registries this work tree pushes to and pulls from.")
@@ -34,7 +34,7 @@ def remote_add(
                                help="Check conditional writes and versioning of an S3 bucket."),
 ) -> None:
     """Add a named remote registry."""
-    from qvc import remotes
+    from qvc.remote import remotes
 
     repo = repo_here()
     spec = remotes.make_spec(name, url, dest, endpoint_url, profile)
@@ -49,7 +49,7 @@ def remote_add(
 @remote_app.command("list")
 def remote_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List remotes; the default one is marked with '*'."""
-    from qvc import remotes
+    from qvc.remote import remotes
 
     repo = repo_here()
     known = remotes.remotes(repo)
@@ -65,7 +65,7 @@ def remote_list(as_json: bool = typer.Option(False, "--json", help="Print as JSO
 @remote_app.command("remove")
 def remote_remove(name: str = typer.Argument(..., help="The remote to forget.")) -> None:
     """Forget a remote (nothing in the registry is touched)."""
-    from qvc import remotes
+    from qvc.remote import remotes
 
     remotes.remove_remote(repo_here(), name)
     typer.echo(f"Removed remote {name}")
@@ -74,7 +74,7 @@ def remote_remove(name: str = typer.Argument(..., help="The remote to forget."))
 @remote_app.command("default")
 def remote_default(name: str = typer.Argument(..., help="The remote to use by default.")) -> None:
     """Make a remote the default for push, fetch, pull and status."""
-    from qvc import remotes
+    from qvc.remote import remotes
 
     remotes.set_default(repo_here(), name)
     typer.echo(f"Default remote is now {name}")
@@ -91,8 +91,8 @@ def config(
     as_json: bool = typer.Option(False, "--json", help="With --list: print as JSON."),
 ) -> None:
     """Read or change settings (user-level with --global, else this work tree's)."""
-    from qvc import settings
-    from qvc.repo import Repo, find_root
+    from qvc.conf import settings
+    from qvc.core.repo import Repo, find_root
 
     root = find_root(Path.cwd())
     repo = Repo(root) if root is not None else None

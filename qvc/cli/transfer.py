@@ -82,7 +82,7 @@ def push(
 ) -> None:
     """Push every commit the registry lacks, then move its latest to HEAD."""
     from qvc.ops import push as push_op
-    from qvc.remotes import make_spec, resolve_remote
+    from qvc.remote.remotes import make_spec, resolve_remote
 
     repo = repo_here()
     spec = resolve_remote(repo, remote)
@@ -135,7 +135,7 @@ def fetch(
     """Download the remote's versions (manifests, and the data of its latest); the work tree
     is left alone."""
     from qvc.ops import clone as clone_op
-    from qvc.remotes import resolve_remote
+    from qvc.remote.remotes import resolve_remote
 
     repo = repo_here()
     with Bar("fetch") as bar:
@@ -160,7 +160,7 @@ def pull(
 ) -> None:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest."""
     from qvc.ops import clone as clone_op
-    from qvc.remotes import resolve_remote
+    from qvc.remote.remotes import resolve_remote
 
     repo = repo_here()
     with Bar("pull") as bar:
@@ -185,9 +185,9 @@ def delete(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Delete a package (or one version) from a registry: pointers only, never data."""
+    from qvc.core.repo import Repo, find_root
     from qvc.ops import delete as delete_op
-    from qvc.remotes import open_remote, resolve_remote
-    from qvc.repo import Repo, find_root
+    from qvc.remote.remotes import open_remote, resolve_remote
 
     root = find_root(Path.cwd())
     spec = resolve_remote(Repo(root) if root else None, registry)

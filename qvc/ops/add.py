@@ -9,19 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qvc import crashpoints
+from qvc.core.index import Index
+from qvc.core.objectbatch import add_files
+from qvc.core.repo import Repo
+from qvc.core.workspace import changed_rows, content_matches, stat_path
 from qvc.errors import DirtyWorkTree, PathError
-from qvc.fileio import os_error
-from qvc.hashing import Hash
-from qvc.ignore import IgnoreRules
-from qvc.index import Index
-from qvc.manifest import validate_key, validate_meta
-from qvc.objectbatch import add_files
-from qvc.objects import FileStat
-from qvc.ops.paths import to_key, under
-from qvc.repo import Repo
-from qvc.treewalk import Walk, walk
-from qvc.workspace import changed_rows, content_matches, stat_path
+from qvc.quilt.hashing import Hash
+from qvc.quilt.manifest import validate_key, validate_meta
+from qvc.sysio import crashpoints
+from qvc.sysio.fileio import os_error
+from qvc.sysio.filestat import FileStat
+from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.paths import to_key, under
+from qvc.worktree.treewalk import Walk, walk
 
 _KEEP = object()
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from qvc.core.index import Index, version_of
+from qvc.core.repo import Repo
 from qvc.errors import CorruptObject, DirtyWorkTree
-from qvc.hashing import CHUNKED
-from qvc.index import Index, version_of
-from qvc.manifest import Entry, Manifest
 from qvc.ops.commit import record_commit
-from qvc.ops.transfer import local_source, object_key
-from qvc.physical import copy_to_file
-from qvc.repo import Repo
+from qvc.quilt.hashing import CHUNKED
+from qvc.quilt.manifest import Entry, Manifest
+from qvc.remote.physical import copy_to_file
+from qvc.remote.transfer import local_source, object_key
 
 
 @dataclass

@@ -18,19 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from qvc import crashpoints, remotes
+from qvc.core.index import Index, version_of
+from qvc.core.objects import SMALL, hash_path
+from qvc.core.repo import Repo
+from qvc.core.workspace import compare, content_matches, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
-from qvc.fileio import os_error, sync_filesystem
-from qvc.hashing import Hash, hash_bytes
-from qvc.index import Index, version_of
-from qvc.manifest import Entry, Manifest
-from qvc.materialize import TreeWriter, remove_entry
-from qvc.objects import SMALL, FileStat, hash_path
 from qvc.ops import verify as verify_op
-from qvc.ops.paths import to_key, under
-from qvc.repo import Repo
-from qvc.treewalk import Walk
-from qvc.workspace import compare, content_matches, stat_path
+from qvc.quilt.hashing import Hash, hash_bytes
+from qvc.quilt.manifest import Entry, Manifest
+from qvc.remote import remotes
+from qvc.sysio import crashpoints
+from qvc.sysio.fileio import os_error, sync_filesystem
+from qvc.sysio.filestat import FileStat
+from qvc.worktree.materialize import TreeWriter, remove_entry
+from qvc.worktree.paths import to_key, under
+from qvc.worktree.treewalk import Walk
 
 Progress = Callable[[int, int], None]  # (files written so far, files to write)
 _WORKERS = min(4, os.cpu_count() or 2)  # for hashing only

@@ -5,7 +5,7 @@ rewritten to the local object store; the top hash is unchanged) and downloads, v
 objects of the version wanted (``latest`` by default). Remote versions become commit records
 whose parents follow the registry's pointer order, so a fast-forward pull makes them part of
 local history; a version that already has a local commit keeps it. The work tree is not
-touched. ``pull`` then fast-forwards HEAD and the work tree (qvc.ops.fastforward). ``clone``
+touched. ``pull`` then fast-forwards HEAD and the work tree (qvc.core.fastforward). ``clone``
 is init + fetch + fast-forward, except that it writes each file of its new, empty work tree
 as soon as the file's object is verified, while the other objects still download.
 """
@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from qvc import crashpoints
+from qvc.core.fastforward import CLONING, fast_forward, put_files, record_tree, write_files
+from qvc.core.index import Index
+from qvc.core.repo import Commit, Repo
 from qvc.errors import BadRevision, RemoteConflict, UsageError
-from qvc.fileio import create_exclusive
-from qvc.index import Index
-from qvc.manifest import Entry, Manifest
-from qvc.materialize import BackgroundWriter
-from qvc.ops import tracking
-from qvc.ops.fastforward import CLONING, fast_forward, put_files, record_tree, write_files
-from qvc.ops.transfer import (
+from qvc.quilt.manifest import Entry, Manifest
+from qvc.remote import tracking
+from qvc.remote.remotes import RemoteSpec, add_remote, make_spec, open_remote
+from qvc.remote.transfer import (
     NoProgress,
     Progress,
     Verified,
@@ -33,9 +32,10 @@ from qvc.ops.transfer import (
     download,
     objects_url,
 )
-from qvc.registry import Registry
-from qvc.remotes import RemoteSpec, add_remote, make_spec, open_remote
-from qvc.repo import Commit, Repo
+from qvc.storage.registry import Registry
+from qvc.sysio import crashpoints
+from qvc.sysio.fileio import create_exclusive
+from qvc.worktree.materialize import BackgroundWriter
 
 
 @dataclass

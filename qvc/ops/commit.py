@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qvc import crashpoints, userconfig
+from qvc.conf import userconfig
+from qvc.core import splice
+from qvc.core.repo import Commit, Repo
 from qvc.errors import NothingToDo
-from qvc.fileio import os_error
-from qvc.manifest import Manifest, parse, validate_meta
-from qvc.ops import splice
-from qvc.registry import PACKAGES
-from qvc.repo import Commit, Repo
+from qvc.quilt.manifest import Manifest, parse, validate_meta
+from qvc.storage.registry import PACKAGES
+from qvc.sysio import crashpoints
+from qvc.sysio.fileio import os_error
 
 _UNSET: Any = object()
 
@@ -52,7 +53,7 @@ def author(root: Path | None = None) -> str:
     name = userconfig.get("user.name") or os.environ.get("QVC_AUTHOR_NAME")
     email = userconfig.get("user.email") or os.environ.get("QVC_AUTHOR_EMAIL")
     if not (name and email):
-        from qvc import gitlink  # only commits pay for importing dulwich
+        from qvc.git import gitlink  # only commits pay for importing dulwich
 
         git_name, git_email = gitlink.identity(root)
         name, email = name or git_name, email or git_email
@@ -124,7 +125,7 @@ def _view(header: dict[str, Any]) -> dict[str, Any]:
 def _git_commit(root: Path) -> dict[str, str]:
     """``{"git_commit": id}`` of the enclosing git work tree's HEAD: the code the data was
     committed next to (empty outside git or on an unborn branch)."""
-    from qvc.gitlink import GitRepo
+    from qvc.git.gitlink import GitRepo
 
     git = GitRepo.discover(root)
     head = git.head_commit() if git else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qvc.registry import Registry
+from qvc.storage.registry import Registry
 
 
 @dataclass

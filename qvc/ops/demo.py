@@ -12,15 +12,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qvc.core.repo import Repo
 from qvc.errors import IntegrityError, UsageError
-from qvc.ignore import IgnoreRules
 from qvc.ops import add as add_op
 from qvc.ops import clone as clone_op
 from qvc.ops import commit as commit_op
 from qvc.ops import push as push_op
-from qvc.remotes import add_remote, make_spec
-from qvc.repo import Repo
-from qvc.treewalk import walk
+from qvc.remote.remotes import add_remote, make_spec
+from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.treewalk import walk
 
 PACKAGE = "demo/dataset"
 

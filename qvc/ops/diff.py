@@ -12,15 +12,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from qvc.core.index import Index, version_hash
+from qvc.core.objects import hash_path
+from qvc.core.repo import Repo
+from qvc.core.workspace import stat_path
 from qvc.errors import BadRevision
-from qvc.fileio import os_error
-from qvc.index import Index, version_hash
-from qvc.manifest import Entry, Manifest, ManifestDiff, diff, is_top_hash, parse
-from qvc.objects import FileStat, hash_path
-from qvc.registry import PACKAGES
-from qvc.repo import Repo
+from qvc.quilt.manifest import Entry, Manifest, ManifestDiff, diff, is_top_hash, parse
 from qvc.storage.base import ObjectNotFound
-from qvc.workspace import stat_path
+from qvc.storage.registry import PACKAGES
+from qvc.sysio.fileio import os_error
+from qvc.sysio.filestat import FileStat
 
 TEXT_LIMIT = 1 << 20  # text diffs only for files below 1 MiB
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

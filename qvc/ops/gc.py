@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from qvc import crashpoints, remotes
+from qvc.core.index import version_hash
+from qvc.core.repo import Commit, Repo
 from qvc.errors import IntegrityError, RepositoryError
-from qvc.hashing import Hash
-from qvc.index import version_hash
-from qvc.registry import PACKAGES
-from qvc.repo import Commit, Repo
+from qvc.quilt.hashing import Hash
+from qvc.remote import remotes
+from qvc.storage.registry import PACKAGES
+from qvc.sysio import crashpoints
 
 DEFAULT_GRACE = 3600
 DEFAULT_REFLOG_EXPIRE = 90 * 24 * 3600  # git's gc.reflogExpire

@@ -19,11 +19,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qvc import pin as pins
+from qvc.core.repo import DOT, Repo
 from qvc.errors import BadManifest, QvcError, RepositoryError
-from qvc.gitlink import GitRepo
+from qvc.git import pin as pins
+from qvc.git.gitlink import GitRepo
 from qvc.ops.status import status
-from qvc.repo import DOT, Repo
 
 ZERO = "0" * 40
 
@@ -217,7 +217,8 @@ def _file(folder: Folder) -> bytes | None:
 
 
 def _check_remote(folder: Folder, pinned: pins.Pin, report: HookReport) -> Problem | None:
-    from qvc import remotes, settings  # remotes may need boto3: only pre-push pays for it
+    from qvc.conf import settings  # remotes may need boto3: only pre-push pays for it
+    from qvc.remote import remotes
 
     assert pinned.top_hash is not None
     top = pinned.top_hash
@@ -301,8 +302,8 @@ def _sync_one(folder: Folder, pinned: pins.Pin, report: HookReport) -> None:
 
 
 def _fetch(folder: Folder, repo: Repo, pinned: pins.Pin) -> None:
-    from qvc import remotes
     from qvc.ops.clone import fetch
+    from qvc.remote import remotes
 
     assert pinned.top_hash is not None
     spec = remotes.resolve_remote(repo, pinned.remote)
@@ -311,7 +312,7 @@ def _fetch(folder: Folder, repo: Repo, pinned: pins.Pin) -> None:
 
 def _bootstrap(folder: Folder, pinned: pins.Pin, report: HookReport) -> Repo | None:
     """A qvc repository for a pinned folder that has none yet (a fresh clone of the code)."""
-    from qvc import remotes
+    from qvc.remote import remotes
 
     if pinned.remote is None:
         report.notes.append(

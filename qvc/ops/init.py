@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qvc.repo import Repo
+from qvc.core.repo import Repo
 
 if TYPE_CHECKING:
-    from qvc.gitlink import GitLink
+    from qvc.git.gitlink import GitLink
 
 
 @dataclass

@@ -22,12 +22,12 @@ from typing import Any
 
 import yaml
 
-from qvc import pin as pins
+from qvc.core.repo import Repo, find_root
 from qvc.errors import ConflictError, RepositoryError
-from qvc.fileio import atomic_write
-from qvc.gitlink import GitLink, link_work_tree
+from qvc.git import pin as pins
+from qvc.git.gitlink import GitLink, link_work_tree
 from qvc.ops.hooks import discover
-from qvc.repo import Repo, find_root
+from qvc.sysio.fileio import atomic_write
 
 HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge")
 MARKER = "# qvc-hook-shim"

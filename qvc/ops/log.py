@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qvc.manifest import Manifest
-from qvc.repo import Commit, Repo
+from qvc.core.repo import Commit, Repo
+from qvc.quilt.manifest import Manifest
 
 
 @dataclass

@@ -16,18 +16,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qvc import crashpoints
+from qvc.core.objects import hash_path
+from qvc.core.repo import Commit, Repo
 from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
-from qvc.hashing import Hash
-from qvc.manifest import Entry, Manifest
-from qvc.objects import hash_path
-from qvc.ops import tracking
-from qvc.ops.transfer import NoProgress, Progress, Uploader, local_source, parallel_map, store_key
-from qvc.physical import copy_to_file
-from qvc.registry import NAMED, Latest, Registry
-from qvc.remotes import RemoteSpec, checked_for_push, open_remote
-from qvc.repo import Commit, Repo
+from qvc.quilt.hashing import Hash
+from qvc.quilt.manifest import Entry, Manifest
+from qvc.remote import tracking
+from qvc.remote.physical import copy_to_file
+from qvc.remote.remotes import RemoteSpec, checked_for_push, open_remote
+from qvc.remote.transfer import (
+    NoProgress,
+    Progress,
+    Uploader,
+    local_source,
+    parallel_map,
+    store_key,
+)
 from qvc.storage import Store
+from qvc.storage.registry import NAMED, Latest, Registry
+from qvc.sysio import crashpoints
 
 log = logging.getLogger("qvc")
 

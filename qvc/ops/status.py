@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qvc.core.repo import Repo
+from qvc.core.workspace import Status, compare
 from qvc.errors import LockHeld
-from qvc.ignore import IgnoreRules
-from qvc.ops.tracking import Relation, relation
-from qvc.remotes import default_remote
-from qvc.repo import Repo
-from qvc.treewalk import walk
-from qvc.workspace import Status, compare
+from qvc.remote.remotes import default_remote
+from qvc.remote.tracking import Relation, relation
+from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.treewalk import walk
 
 
 @dataclass

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qvc.core.repo import Repo
 from qvc.errors import ConflictError, RepositoryError
-from qvc.repo import Repo
 
 
 @dataclass(frozen=True)

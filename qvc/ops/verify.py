@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from qvc import remotes
+from qvc.core.repo import Repo
 from qvc.errors import BadRevision, CorruptObject, QvcError
-from qvc.hashing import Hash
-from qvc.manifest import Entry, Manifest
-from qvc.ops import transfer
 from qvc.ops.gc import local_manifests, reachable
-from qvc.repo import Repo
+from qvc.quilt.hashing import Hash
+from qvc.quilt.manifest import Entry, Manifest
+from qvc.remote import remotes, transfer
 
 Progress = Callable[[int, int], None]  # (bytes checked so far, bytes to check)
 

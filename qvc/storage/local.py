@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from qvc.errors import UsageError
-from qvc.fileio import atomic_write, create_exclusive, fsync_dir, os_error
 from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed, Progress
+from qvc.sysio.fileio import atomic_write, create_exclusive, fsync_dir, os_error
 
 
 def path_from_url(url: str) -> Path:

@@ -62,6 +62,7 @@ from qvc.errors import (
     RemoteError,
     UsageError,
 )
+from qvc.quilt.urls import S3Url, format_s3_url, parse_s3_url, split_s3_location
 from qvc.storage.base import (
     ObjectInfo,
     ObjectNotFound,
@@ -70,7 +71,6 @@ from qvc.storage.base import (
     version_of,
 )
 from qvc.storage.s3multipart import MULTIPART_THRESHOLD, upload_multipart
-from qvc.urls import S3Url, format_s3_url, parse_s3_url, split_s3_location
 
 CredentialSource = Callable[[], Mapping[str, str]]
 """Returns ``access_key``, ``secret_key``, ``token`` and ``expiry_time`` (ISO 8601); called
@@ -303,8 +303,8 @@ class S3Store:
 
         The returned ``checksum_sha256`` is S3's: the plain SHA-256 for one PUT, the composite
         ``<b64>-<parts>`` for multipart (computed from the parts sent when the server's
-        response leaves it out); :func:`qvc.hashing.s3_checksum_to_chunked` or
-        :func:`qvc.hashing.single_part_to_chunked` turn it into the manifest hash.
+        response leaves it out); :func:`qvc.quilt.hashing.s3_checksum_to_chunked` or
+        :func:`qvc.quilt.hashing.single_part_to_chunked` turn it into the manifest hash.
         """
         size = source.stat().st_size
         if size < MULTIPART_THRESHOLD:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qvc import crashpoints, hashing
 from qvc.errors import CorruptObject, PathError
+from qvc.quilt import hashing
 from qvc.storage.base import ObjectInfo, Progress, version_of
+from qvc.sysio import crashpoints
 
 if TYPE_CHECKING:
     from qvc.storage.s3 import S3Store

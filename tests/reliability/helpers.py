@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qvc.manifest import parse
-from qvc.registry import NAMED, PACKAGES, Registry
+from qvc.quilt.manifest import parse
+from qvc.quilt.urls import parse_s3_url
 from qvc.storage import ObjectNotFound, open_store
-from qvc.urls import parse_s3_url
+from qvc.storage.registry import NAMED, PACKAGES, Registry
 
 Snapshot = dict[str, tuple[Any, ...]]
 

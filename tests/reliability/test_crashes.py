@@ -1,6 +1,6 @@
 """kill -9 at every write step of push, clone, pull, checkout and gc, and stale locks.
 
-Each command runs as a real process with ``QVC_CRASH_AT=<point>[:n]`` (see qvc.crashpoints),
+Each command runs as a real process with ``QVC_CRASH_AT=<point>[:n]`` (see qvc.sysio.crashpoints),
 which SIGKILLs it there: no ``finally``, no flush, exactly a ``kill -9``. Points are first
 listed with ``QVC_CRASH_LIST`` so every step the command passes is crashed at, and a step that
 disappears from the code fails the test. Afterwards: the next command works, ``qvc verify`` is
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from qvc.registry import Registry
 from qvc.storage import open_store
+from qvc.storage.registry import Registry
 from tests.conftest import Qvc, S3Server
 from tests.reliability.helpers import registry_problems, run_qvc
 
@@ -281,7 +281,7 @@ def test_stale_lock_of_a_killed_command_is_cleared_with_a_message(tmp_path: Path
 
 def hold_lock(work: Path, seconds: float) -> subprocess.Popen[str]:
     """A live process holding ``work``'s repository lock for ``seconds``."""
-    code = ("import sys, time; from pathlib import Path; from qvc.repo import Repo\n"
+    code = ("import sys, time; from pathlib import Path; from qvc.core.repo import Repo\n"
             "with Repo(Path(sys.argv[1])).lock():\n"
             "    print('locked', flush=True); time.sleep(float(sys.argv[2]))\n")
     holder = subprocess.Popen([sys.executable, "-c", code, str(work), str(seconds)],

@@ -8,8 +8,8 @@ import json
 import random
 
 from qvc.errors import QvcError
-from qvc.hashing import chunked_bytes
-from qvc.manifest import Entry, Manifest, key_problem, parse
+from qvc.quilt.hashing import chunked_bytes
+from qvc.quilt.manifest import Entry, Manifest, key_problem, parse
 
 HOSTILE_PARTS = ["..", ".", "", "/", "\\", "..\\..", "\x00", "~", "C:", "a\nb", "\u202e",
                  "\udc80", "%2e%2e", "a" * 300, "é", "x/../y"]

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from qvc.core.repo import Commit, Repo
 from qvc.errors import BadManifest
-from qvc.hashing import Hash, chunked_bytes
-from qvc.manifest import Entry, parse, sort_key, top_hash
-from qvc.repo import Commit, Repo
-from qvc.urls import format_s3_url
+from qvc.quilt.hashing import Hash, chunked_bytes
+from qvc.quilt.manifest import Entry, parse, sort_key, top_hash
+from qvc.quilt.urls import format_s3_url
 from tests.conftest import Qvc, S3Server
 from tests.reliability.helpers import assert_clean_error, contains_bytes, snapshot
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from qvc.registry import Registry
 from qvc.storage import open_store
+from qvc.storage.registry import Registry
 from tests.conftest import Qvc, S3Server
 from tests.faultproxy import FaultProxy
 from tests.reliability.helpers import assert_clean_error, registry_problems

@@ -1,0 +1,77 @@
+"""``qvc.PackageEntry``: one file of a package (quilt3's entry API over a manifest Entry)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from qvc.errors import UsageError
+from qvc.quilt.hashing import Hash
+from qvc.quilt.manifest import Entry
+from qvc.remote import physical
+
+
+class PackageEntry:
+    """One file of a package: where its data is, its size, hash and metadata."""
+
+    __slots__ = ("physical_key", "size", "_hash", "_meta")
+
+    def __init__(self, physical_key: str, size: int, hash: Hash | dict[str, str] | None = None,
+                 meta: dict[str, Any] | None = None) -> None:
+        self.physical_key = physical_key
+        self.size = size
+        self._hash = Hash(hash["type"], hash["value"]) if isinstance(hash, dict) else hash
+        self._meta: dict[str, Any] = dict(meta or {})
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> PackageEntry:
+        return cls(entry.physical_key, entry.size, entry.hash, entry.meta)
+
+    def to_entry(self, logical_key: str) -> Entry:
+        if self._hash is None:
+            raise UsageError(f"{logical_key} has no hash yet", "build the package first")
+        return Entry(logical_key, self.physical_key, self.size, self._hash, dict(self._meta))
+
+    @property
+    def hash(self) -> dict[str, str] | None:
+        """``{"type": ..., "value": ...}`` as in a manifest; None until the package is built."""
+        return self._hash.as_dict() if self._hash else None
+
+    @property
+    def meta(self) -> Any:
+        """The entry's user metadata (stored under ``user_meta`` in the system meta)."""
+        return self._meta.get("user_meta", {})
+
+    def set_meta(self, meta: Any) -> PackageEntry:
+        self._meta["user_meta"] = meta
+        return self
+
+    def get(self) -> str:
+        return self.physical_key
+
+    def get_bytes(self) -> bytes:
+        """The entry's data, checked against its hash when it has one."""
+        return physical.read_bytes(self.physical_key, self._hash)
+
+    def get_as_string(self) -> str:
+        return self.get_bytes().decode("utf-8")
+
+    def fetch(self, dest: str | os.PathLike[str] | None = None) -> PackageEntry:
+        """Copy the data to the local file ``dest`` (default: its file name, in the current
+        folder); returns an entry pointing at the copy."""
+        from qvc.api.package_io import fetch_entry
+
+        return fetch_entry(self, dest)
+
+    def with_physical_key(self, physical_key: str) -> PackageEntry:
+        return PackageEntry(physical_key, self.size, self._hash, self._meta)
+
+    def __eq__(self, other: object) -> bool:  # physical keys are not part of identity
+        if not isinstance(other, PackageEntry):
+            return NotImplemented
+        return (self.size, self._hash, self._meta) == (other.size, other._hash, other._meta)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PackageEntry({self.physical_key!r})"

@@ -1,0 +1,1 @@
+"""Settings: user-level and work-tree values, and remembered registries."""

@@ -1,0 +1,1 @@
+"""The .qvc/ repository: objects, the index, commits and history, and moving HEAD."""

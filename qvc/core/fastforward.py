@@ -1,0 +1,168 @@
+"""Moving HEAD, the index and the work tree forward to a version whose objects are stored.
+
+``pull`` refuses to touch uncommitted changes or untracked files in the way, then writes what
+changed; ``clone`` writes its files while downloading (see qvc.ops.clone) and shares the last
+steps here: one sync for objects and files, then the index, local pointers and HEAD.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qvc.core.index import Index, version_of
+from qvc.core.objects import SMALL, ObjectStore, hash_path
+from qvc.core.repo import Repo
+from qvc.core.workspace import compare, stat_path
+from qvc.errors import CorruptObject, DirtyWorkTree
+from qvc.quilt.manifest import Entry, Manifest, diff
+from qvc.sysio import crashpoints
+from qvc.sysio.fileio import os_error, sync_filesystem
+from qvc.sysio.filestat import FileStat
+from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.materialize import TreeWriter, remove_entry
+from qvc.worktree.treewalk import walk
+
+CLONING = "CLONING"  # in .qvc/ until a clone's HEAD is set: the work tree holds only its files
+
+
+@dataclass
+class Change:
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None = None) -> Change:
+    """Move HEAD, the index and the work tree to commit ``target_id`` (the caller holds the
+    lock and has checked it is a fast-forward); ``new`` is its manifest if the caller has it.
+    Refuses if tracked files have uncommitted changes or untracked files stand where incoming
+    files go (unless a killed clone left them: see :data:`CLONING`).
+
+    Order: files (flushed once), index, local pointers, HEAD. A crash before the index is
+    saved leaves changed files that ``status`` reports; after it, the index already
+    describes the work tree and ``load_index`` repairs the HEAD column.
+    """
+    index = repo.load_index()
+    status = compare(repo.root, index, walk(repo.root, IgnoreRules(repo.root)))
+    head = repo.head()
+    old = repo.manifest(head.top_hash) if head else Manifest()
+    new = new or repo.manifest(repo.commit(target_id).top_hash)
+    delta = diff(old, new)
+    write = delta.added + delta.modified + [b for _, b in delta.renamed]
+    remove = delta.removed + [a for a, _ in delta.renamed]
+    in_the_way = {k for k in write if k in set(status.untracked) | set(status.skipped)}
+    if head is None and (repo.dot / CLONING).exists():
+        in_the_way -= set(status.untracked)  # the killed clone's own files: rewritten below
+    done = _settled(repo, new, set(status.dirty_tracked) | in_the_way, set(write), set(remove))
+    _refuse_dirty([k for k in status.dirty_tracked if k not in done], "uncommitted changes")
+    _refuse_dirty(sorted(in_the_way - done), "untracked files in the way")
+    stats = write_files(repo, new, write)
+    crashpoints.reach("pull.after_files")
+    for key in remove:
+        remove_entry(repo.root, key)
+    record_tree(repo, index, new, target_id, stats, head.top_hash if head else None, reason)
+    return Change(sorted(write), sorted(remove))
+
+
+def record_tree(repo: Repo, index: Index, new: Manifest, target_id: str,
+                stats: dict[str, FileStat], old_top: str | None, reason: str) -> None:
+    """Flush the files just written (and objects not yet durable) with one sync, then record
+    them: the index (stat rows of ``stats``, others kept from ``index``), local pointers,
+    HEAD; last, drop a clone's mark."""
+    sync_filesystem(repo.root)
+    fresh = Index(head=target_id)
+    for key, entry in new.entries.items():
+        version = version_of(entry)
+        row = index.rows.get(key)
+        st = stats.get(key)
+        kept = row[2] if row is not None and row[0] == version and st is None else None
+        fresh.rows[key] = [version, version,
+                           [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else kept]
+    repo.save_index(fresh)
+    crashpoints.reach("pull.after_index")
+    _record_pointers(repo, old_top, target_id)
+    crashpoints.reach("pull.after_pointers")
+    repo.set_head(target_id, reason)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(repo.dot / CLONING)
+
+
+def write_files(repo: Repo, manifest: Manifest, keys: list[str],
+                in_place: bool = False) -> dict[str, FileStat]:
+    """Copy the objects of ``keys`` into the work tree through one TreeWriter (each folder
+    opened once; a free name is created in place, large files too with ``in_place``): one
+    writer measured faster than a thread pool of per-file atomic copies, whose parallel
+    creates in one folder contend in the kernel. Callers flush once afterwards and record
+    nothing before that."""
+    stats: dict[str, FileStat] = {}
+    with TreeWriter(repo.root) as writer:
+        for key in keys:
+            stats.update(put_files(repo.objects, in_place, writer, ([manifest.entries[key]], None)))
+    return stats
+
+
+def put_files(objects: ObjectStore, in_place: bool, writer: TreeWriter,
+              job: tuple[list[Entry], bytes | None]) -> list[tuple[str, FileStat]]:
+    """Write the files of ``job``'s entries (all holding one object) from its data, or from
+    the stored object when the data is None; returns their stats."""
+    entries, data = job
+    size = entries[0].size
+    path = f"{objects.root}/{objects.name(entries[0].hash)}"  # no pathlib: once per file
+    if data is None and size > SMALL:
+        return [(e.logical_key, writer.copy(e.logical_key, Path(path), in_place=in_place))
+                for e in entries]
+    if data is None:
+        data = _read_object(path, size, entries[0].logical_key)
+    return [(e.logical_key, writer.write(e.logical_key, data)) for e in entries]
+
+
+def _read_object(path: str, size: int, key: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.read(fd, size)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise os_error(exc, path) from exc
+    if len(data) != size:
+        raise CorruptObject(f"the stored object of {key} is damaged: {path}",
+                            "run 'qvc verify --repair', then pull again")
+    return data
+
+
+def _settled(repo: Repo, new: Manifest, keys: set[str], write: set[str],
+             remove: set[str]) -> set[str]:
+    """Those of ``keys`` already as the target version has them (an interrupted pull got that
+    far): overwriting or deleting them loses nothing."""
+    done = set()
+    for key in keys:
+        if key in remove and not os.path.lexists(repo.root / key):
+            done.add(key)
+        elif key in write:
+            entry, st = new.entries[key], stat_path(repo.root, key)
+            if st is not None and st.size == entry.size and \
+                    hash_path(repo.root / key, entry.hash.type) == entry.hash:
+                done.add(key)
+    return done
+
+
+def _refuse_dirty(paths: list[str], what: str) -> None:
+    if paths:
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        raise DirtyWorkTree(f"{what}: {shown}",
+                            "commit them first (qvc commit -a) or move them away, then pull again")
+
+
+def _record_pointers(repo: Repo, old_top: str | None, target_id: str) -> None:
+    """Give each newly reachable version a pointer in the local registry, then ``latest``."""
+    name = repo.package
+    listed = {top for _, top in repo.registry.versions(name)}
+    for _, commit in reversed(list(repo.history(target_id))):
+        if commit.top_hash not in listed:
+            repo.registry.write_pointer(name, commit.top_hash, commit.time_ns // 10**9)
+            listed.add(commit.top_hash)
+    top = repo.commit(target_id).top_hash
+    repo.registry.set_latest(name, top, repo.registry.read_latest(name), force=True)

@@ -1,0 +1,361 @@
+"""The staging index: the next commit's entries, HEAD's entries, and a stat cache.
+
+``.qvc/index`` (format in :mod:`qvc.core.indexfile`), written atomically. For every logical key it
+keeps three columns, so ``status`` never has to parse a manifest:
+
+* ``staged``: ``[size, hash type, hash value, meta]`` of what the next commit holds, or None
+  when the key is staged for deletion;
+* ``head``: the same for the commit the index was built from, or None if HEAD lacks the key;
+* ``stat``: ``[mtime_ns, ctime_ns, inode, size]`` of the work-tree file when its content was
+  last seen to equal ``staged``.
+
+``Index.rows`` shows them as ``{key: [staged, head, stat]}``, decoding a row only when it is
+read; the hot paths (status, add, commit) use the column methods and decode nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from array import array
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from qvc.core import indexfile
+from qvc.core.indexfile import ABSENT, NO_STAT, Columns, DamagedIndex, Version
+from qvc.errors import RepositoryError
+from qvc.quilt.hashing import Hash
+from qvc.quilt.manifest import Entry, Manifest, sort_key
+from qvc.sysio.fileio import atomic_write
+from qvc.sysio.filestat import FileStat
+
+Row = list[Any]  # [staged Version | None, head Version | None, stat list | None]
+
+RACY_WINDOW_NS = 20_000_000  # kernel file timestamps tick at jiffy resolution (1-10 ms)
+
+
+def version_of(entry: Entry) -> Version:
+    return [entry.size, entry.hash.type, entry.hash.value, entry.meta]
+
+
+def version_hash(version: Version) -> Hash:
+    return Hash(version[1], version[2])
+
+
+class Index:
+    """The columns as loaded (``base``) plus the rows read or changed since (``changed``;
+    None marks a removed row). A row once read lives in ``changed``, so edits to it stick."""
+
+    def __init__(self, head: str | None = None, *, base: Columns | None = None,
+                 mtime_ns: int = 0) -> None:
+        self.base = base or Columns(head)
+        self.head: str | None = self.base.head
+        self.mtime_ns = mtime_ns
+        self.dirty = False
+        self.changed: dict[str, Row | None] = {}
+        self._pos: dict[str, int] | None = None
+        self._unsorted = False  # rows appended to ``base`` out of walk order
+        self.rows = Rows(self)
+
+    @classmethod
+    def load(cls, path: Path) -> Index:
+        try:
+            with open(path, "rb") as f:
+                mtime = os.fstat(f.fileno()).st_mtime_ns
+                data = f.read()
+        except FileNotFoundError:
+            return cls()
+        try:
+            base = _json_columns(data) if data[:1] == b"{" else indexfile.loads(data)
+            return cls(base=base, mtime_ns=mtime)
+        except (DamagedIndex, ValueError):
+            raise RepositoryError(
+                f"the index {path} is damaged",
+                "delete it and run 'qvc reset' to rebuild it from HEAD",
+            ) from None
+
+    def save(self, path: Path) -> None:
+        """Write atomically. Entries whose file changed within the racy window of now lose
+        their stat (git's "smudge"), so a later change in the same tick is never trusted."""
+        cols = self._columns()
+        stats, limit = cols.stats, time.time_ns() - RACY_WINDOW_NS
+        if len(stats) and max(stats[0::4]) >= limit:
+            for j in range(0, len(stats), 4):
+                if stats[j] >= limit:
+                    stats[j:j + 4] = array("q", (NO_STAT, 0, 0, 0))
+        atomic_write(path, indexfile.dumps(cols))
+        self.base, self.changed, self._pos, self.dirty = cols, {}, None, False
+        self._unsorted = False
+
+    # rows, decoded on demand ----------------------------------------------------------------
+
+    @property
+    def pos(self) -> dict[str, int]:
+        if self._pos is None:
+            self._pos = dict(zip(self.base.keys, range(len(self.base.keys)), strict=True))
+        return self._pos
+
+    def row(self, key: str) -> Row | None:
+        if key in self.changed:
+            return self.changed[key]
+        i = self.pos.get(key)
+        if i is None:
+            return None
+        base = self.base
+        row = self.changed[key] = [base.staged(i), base.head_version(i), base.stat(i)]
+        return row
+
+    def keys(self) -> Iterator[str]:
+        changed = self.changed
+        for key in self.base.keys:
+            if key not in changed or changed[key] is not None:
+                yield key
+        pos = self.pos
+        yield from (k for k, row in changed.items() if row is not None and k not in pos)
+
+    def untouched(self) -> bool:
+        """The columns are the whole truth, in walk order (no row decoded and changed, none
+        appended out of order since loading)."""
+        return not self.changed and not self._unsorted
+
+    def tracked(self) -> dict[str, None]:
+        """Keys in the next commit (staged for deletion: not)."""
+        base, changed = self.base, self.changed
+        if not changed and 0 not in base.types:
+            return dict.fromkeys(base.keys)
+        return {k: None for k in self.keys()
+                if (k in changed and changed[k][0] is not None)  # type: ignore[index]
+                or (k not in changed and base.types[self.pos[k]] != 0)}
+
+    def staged_items(self) -> Iterator[tuple[str, Version]]:
+        """(key, staged version) of the keys in the next commit, in Quilt walk order."""
+        if not self.changed and not self._unsorted:
+            base = self.base
+            for i, key in enumerate(base.keys):
+                version = base.staged(i)
+                if version is not None:
+                    yield key, version
+            return
+        for key in sorted(self.keys(), key=sort_key):
+            row = self.row(key)
+            if row is not None and row[0] is not None:
+                yield key, row[0]
+
+    def is_tracked(self, key: str) -> bool:
+        if key in self.changed:
+            row = self.changed[key]
+            return row is not None and row[0] is not None
+        i = self.pos.get(key)
+        return i is not None and self.base.types[i] != 0
+
+    # changes --------------------------------------------------------------------------------
+
+    def staged_version(self, key: str) -> Version | None:
+        """The staged version of ``key`` (None: untracked or staged for deletion), decoded
+        without keeping the row (staging a million files must not build a row per file)."""
+        if key in self.changed:
+            row = self.changed[key]
+            return row[0] if row is not None else None
+        i = self.pos.get(key)
+        return self.base.staged(i) if i is not None else None
+
+    def stage(self, key: str, version: Version, st: FileStat | None) -> None:
+        """Stage ``version`` for ``key``; a row not read since loading is written straight
+        into the columns, a new key appended to them."""
+        stat_list = [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else None
+        self.dirty = True
+        if key in self.changed:
+            row = self.changed[key]
+            if row is not None:
+                row[0], row[2] = version, stat_list
+                return
+            self.changed[key] = [version, self._base_head(key), stat_list]
+            return
+        base, pos = self.base, self.pos
+        i = pos.get(key)
+        if i is not None:
+            base.set_row(i, version, base.head_version(i), stat_list)
+            return
+        if base.keys and not self._unsorted and sort_key(key) < sort_key(base.keys[-1]):
+            self._unsorted = True
+        pos[key] = len(base.keys)
+        base.append(key, version, None, stat_list)
+
+    def _base_head(self, key: str) -> Version | None:
+        i = self.pos.get(key)
+        return self.base.head_version(i) if i is not None else None
+
+    def stage_delete(self, key: str) -> None:
+        row = self.row(key)
+        if row is None:
+            return
+        if row[1] is None:
+            self.rows.pop(key)
+        else:
+            row[0], row[2] = None, None
+        self.dirty = True
+
+    def set_stat(self, key: str, st: FileStat) -> None:
+        """Record that the file at ``key`` (stat ``st``) holds the staged content."""
+        i = self.pos.get(key)
+        if key in self.changed or i is None:
+            row = self.row(key)
+            if row is not None:
+                row[2] = [st.mtime_ns, st.ctime_ns, st.ino, st.size]
+        else:
+            self.base.stats[4 * i:4 * i + 4] = array("q", st)
+        self.dirty = True
+
+    def staged_changes(self) -> tuple[list[str], list[str], list[str]]:
+        """(added, modified, deleted) between HEAD and the next commit."""
+        added: list[str] = []
+        modified: list[str] = []
+        deleted: list[str] = []
+        base, changed = self.base, self.changed
+        for i in base.head_rows():
+            key = base.keys[i]
+            if key in changed:
+                continue
+            if base.types[i] == 0:
+                deleted.append(key)
+            else:
+                (added if base.hcodes[i] == ABSENT else modified).append(key)
+        for key, row in changed.items():
+            if row is None or row[0] == row[1]:
+                continue
+            if row[1] is None:
+                added.append(key)
+            elif row[0] is None:
+                deleted.append(key)
+            else:
+                modified.append(key)
+        return sorted(added), sorted(modified), sorted(deleted)
+
+    def reset_head(self, head: str | None, manifest: Manifest | None) -> None:
+        """Make the ``head`` column equal to ``manifest`` (after a checkout or repair)."""
+        entries = manifest.entries if manifest else {}
+        for key in list(self.keys()):
+            row = self.row(key)
+            assert row is not None
+            entry = entries.get(key)
+            row[1] = version_of(entry) if entry else None
+            if row[0] is None and row[1] is None:
+                self.rows.pop(key)
+        for key, entry in entries.items():
+            if self.row(key) is None:
+                self.changed[key] = [None, version_of(entry), None]
+        self.head = head
+        self.dirty = True
+
+    def committed(self, head: str) -> None:
+        """HEAD became ``head``, a commit of exactly the staged column."""
+        for key, row in list(self.changed.items()):
+            if row is None:
+                continue
+            if row[0] is None:
+                self.rows.pop(key)
+            else:
+                row[1] = row[0]
+        changed = self.changed
+        for i in self.base.committed():  # rows staged for deletion
+            key = self.base.keys[i]
+            if key not in changed:
+                changed[key] = None
+        self.head = head
+        self.dirty = True
+
+    def nothing_staged(self) -> bool:
+        """Whether the staged column equals the head column in every row."""
+        base, changed = self.base, self.changed
+        if any(base.keys[i] not in changed for i in base.head_rows()):
+            return False
+        return all(row is None or row[0] == row[1] for row in changed.values())
+
+    # the stat cache ---------------------------------------------------------------------------
+
+    def matches_stat(self, row: Row, st: FileStat) -> bool:
+        """Stat cache hit: same size, times and inode, and not modified racily close to the
+        moment the index was written (the file could have changed again within one tick)."""
+        cached = row[2]
+        if cached is None or cached != [st.mtime_ns, st.ctime_ns, st.ino, st.size]:
+            return False
+        return st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS
+
+    def stat_matches(self, key: str, st: FileStat) -> bool:
+        """:meth:`matches_stat` by key, without decoding the row."""
+        if key in self.changed:
+            row = self.changed[key]
+            return row is not None and row[0] is not None and self.matches_stat(row, st)
+        i = self.pos.get(key)
+        if i is None or self.base.types[i] == 0:
+            return False
+        return (self.base.stats[4 * i:4 * i + 4].tolist() == list(st)
+                and st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS)
+
+    # writing ----------------------------------------------------------------------------------
+
+    def _columns(self) -> Columns:
+        base, changed = self.base, self.changed
+        pos = self.pos
+        if not self._unsorted and all(row is not None and k in pos for k, row in changed.items()):
+            for key, row in changed.items():  # same keys: patch rows in place
+                assert row is not None
+                base.set_row(pos[key], *row)
+            base.head = self.head
+            return base
+        cols = Columns(self.head)
+        for key in sorted(self.keys(), key=sort_key):
+            if key in changed:
+                cols.append(key, *changed[key])  # type: ignore[misc]
+            else:
+                cols.copy_row(base, pos[key])
+        return cols
+
+
+class Rows(MutableMapping[str, Row]):
+    """``{key: [staged, head, stat]}`` over an :class:`Index`."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def __getitem__(self, key: str) -> Row:
+        row = self._index.row(key)
+        if row is None:
+            raise KeyError(key)
+        return row
+
+    def __setitem__(self, key: str, row: Row) -> None:
+        self._index.changed[key] = row
+
+    def __delitem__(self, key: str) -> None:
+        if self._index.row(key) is None:
+            raise KeyError(key)
+        if key in self._index.pos:
+            self._index.changed[key] = None
+        else:
+            del self._index.changed[key]
+
+    def __contains__(self, key: object) -> bool:
+        changed = self._index.changed
+        if key in changed:
+            return changed[key] is not None
+        return key in self._index.pos
+
+    def __iter__(self) -> Iterator[str]:
+        return self._index.keys()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _json_columns(data: bytes) -> Columns:
+    """An index of format 1 (one JSON object), as written by earlier versions."""
+    raw = json.loads(data)
+    if raw.get("format") != 1:
+        raise DamagedIndex("unsupported index format")
+    cols = Columns(raw["head"])
+    for key in sorted(raw["rows"], key=sort_key):
+        cols.append(key, *raw["rows"][key])
+    return cols

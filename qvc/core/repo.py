@@ -1,0 +1,270 @@
+"""A qvc repository: the ``.qvc/`` folder of a work tree.
+
+``.qvc/`` is a Quilt local registry (``.qvc/.quilt/...``) plus qvc's own state: the object
+store, the index, commit records (which carry the parent links Quilt lacks), HEAD, tags, the
+reflog and the repository config. See docs/design.md for the layout and write ordering.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qvc.core.index import Index
+from qvc.core.objects import ObjectStore
+from qvc.errors import AlreadyARepository, BadRevision, NoCommits, NotARepository, RepositoryError
+from qvc.git import pin
+from qvc.quilt.manifest import Manifest, is_top_hash, validate_package_name
+from qvc.storage.local import LocalStore
+from qvc.storage.registry import Registry
+from qvc.sysio.fileio import atomic_write, fsync_dir, os_error
+from qvc.sysio.lockfile import RepoLock
+
+if TYPE_CHECKING:
+    from qvc.git.gitlink import GitLink
+
+DOT = ".qvc"
+_HEAD_N = re.compile(r"(HEAD|@)(~(\d*))?")
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class Commit:
+    """qvc's record of one commit: a top hash plus the history Quilt manifests do not keep."""
+
+    top_hash: str
+    parent: str | None
+    time_ns: int
+    author: str
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(self.encode()).hexdigest()
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+
+def find_root(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DOT).is_dir():
+            return folder
+    return None
+
+
+def default_name(folder: Path) -> str:
+    """``<user>/<folder>``, each reduced to letters, digits, '_' and '-'."""
+
+    def clean(text: str, fallback: str) -> str:
+        text = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
+        return text or fallback
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "user"
+    return f"{clean(user, 'user')}/{clean(folder.resolve().name, 'data')}"
+
+
+class Repo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dot = root / DOT
+        self.objects = ObjectStore(self.dot / "objects")
+        self.registry = Registry(LocalStore(self.dot))
+        self._config: dict[str, Any] | None = None
+        self.git_link: GitLink | None = None  # set by init() inside a git work tree
+
+    # discovery and creation ------------------------------------------------------------------
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Repo:
+        root = find_root(start)
+        if root is None:
+            raise NotARepository(f"not a qvc work tree: {(start or Path.cwd()).resolve()}")
+        return cls(root)
+
+    @classmethod
+    def init(cls, folder: Path, name: str | None = None) -> Repo:
+        folder = folder.resolve()
+        existing = find_root(folder)
+        if existing is not None:
+            raise AlreadyARepository(f"{folder} is already inside the qvc work tree {existing}")
+        package = validate_package_name(name) if name else default_name(folder)
+        repo = cls(folder)
+        dot = repo.dot
+        for sub in ("objects/tmp", "commits", "tags", "logs", "tmp", ".quilt/packages",
+                    f".quilt/named_packages/{package}"):
+            (dot / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(256):
+            (dot / "objects" / f"{i:02x}").mkdir(exist_ok=True)
+        repo.save_config({"package": package, "remotes": {}, "default_remote": None})
+        Index().save(dot / "index")
+        from qvc.git.gitlink import link_work_tree  # dulwich loads only when creating a repo
+
+        repo.git_link = link_work_tree(folder, package)
+        fsync_dir(folder)
+        return repo
+
+    # config ----------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            try:
+                self._config = json.loads((self.dot / "config.json").read_text())
+            except (FileNotFoundError, ValueError):
+                raise RepositoryError(f"{self.dot}/config.json is missing or damaged",
+                                      "restore it or run 'qvc init' in a fresh folder") from None
+        return self._config
+
+    def save_config(self, config: dict[str, Any]) -> None:
+        atomic_write(self.dot / "config.json", (json.dumps(config, indent=2) + "\n").encode())
+        self._config = config
+
+    @property
+    def package(self) -> str:
+        return str(self.config["package"])
+
+    def lock(self) -> RepoLock:
+        return RepoLock(self.dot / "lock")
+
+    # index -----------------------------------------------------------------------------------
+
+    def load_index(self) -> Index:
+        """The index, repaired if an interrupted command left it behind HEAD."""
+        index = Index.load(self.dot / "index")
+        head = self.head_id()
+        if index.head != head:
+            index.reset_head(head, self.manifest(self.commit(head).top_hash) if head else None)
+        return index
+
+    def save_index(self, index: Index) -> None:
+        index.save(self.dot / "index")
+
+    # commits and refs ------------------------------------------------------------------------
+
+    def head_id(self) -> str | None:
+        try:
+            value = (self.dot / "HEAD").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return value or None
+
+    def head(self) -> Commit | None:
+        head = self.head_id()
+        return self.commit(head) if head else None
+
+    def commit(self, commit_id: str) -> Commit:
+        try:
+            raw = json.loads((self.dot / "commits" / commit_id).read_text())
+        except (FileNotFoundError, ValueError):
+            raise RepositoryError(f"commit record {commit_id[:12]} is missing or damaged",
+                                  "run 'qvc verify' to check the repository") from None
+        return Commit(**raw)
+
+    def write_commit(self, commit: Commit) -> str:
+        atomic_write(self.dot / "commits" / commit.id, commit.encode())
+        return commit.id
+
+    def set_head(self, commit_id: str | None, reason: str) -> None:
+        old = self.head_id()
+        atomic_write(self.dot / "HEAD", (commit_id or "").encode())
+        line = json.dumps({"old": old, "new": commit_id, "time": time.time(), "reason": reason})
+        reflog = self.dot / "logs" / "HEAD"
+        try:
+            fd = os.open(reflog, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, (line + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:  # HEAD has moved; say what could not be recorded
+            raise os_error(exc, reflog) from exc
+        pin.refresh(self)  # a git-linked work tree keeps its pin at HEAD
+
+    def history(self, start: str | None = None) -> Iterator[tuple[str, Commit]]:
+        """(commit id, commit) from ``start`` (default HEAD) back through parents."""
+        current = start or self.head_id()
+        while current:
+            commit = self.commit(current)
+            yield current, commit
+            current = commit.parent
+
+    def all_commits(self) -> Iterator[tuple[str, Commit]]:
+        for path in (self.dot / "commits").iterdir():
+            if is_top_hash(path.name):
+                yield path.name, self.commit(path.name)
+
+    def manifest(self, top_hash: str) -> Manifest:
+        return self.registry.read_manifest(top_hash)
+
+    # tags ------------------------------------------------------------------------------------
+
+    def tags(self) -> dict[str, str]:
+        return {p.name: p.read_text().strip() for p in sorted((self.dot / "tags").iterdir())
+                if not p.name.startswith(".")}
+
+    def set_tag(self, name: str, commit_id: str) -> None:
+        if not _TAG.fullmatch(name) or name in ("HEAD", "latest"):
+            raise BadRevision(f"invalid tag name {name!r}",
+                              "tags use letters, digits, '.', '_' and '-'")
+        atomic_write(self.dot / "tags" / name, commit_id.encode())
+
+    def delete_tag(self, name: str) -> str:
+        """Remove tag ``name``; returns the commit id it named."""
+        commit_id = self.tags().get(name)
+        if commit_id is None:
+            raise BadRevision(f"no tag {name!r}", "list tags with 'qvc tag --list'")
+        (self.dot / "tags" / name).unlink()
+        fsync_dir(self.dot / "tags")
+        return commit_id
+
+    # revisions -------------------------------------------------------------------------------
+
+    def resolve(self, rev: str | None) -> str:
+        """Commit id for REV: HEAD, HEAD~N, latest, a tag, or a top hash (6+ char prefix)."""
+        rev = rev or "HEAD"
+        match = _HEAD_N.fullmatch(rev)
+        if match:
+            head = self.head_id()
+            if head is None:
+                raise NoCommits("there are no commits yet")
+            steps = int(match.group(3) or (1 if match.group(2) else 0))
+            for _ in range(steps):
+                parent = self.commit(head).parent
+                if parent is None:
+                    raise BadRevision(f"{rev}: history has only {_ + 1} commit(s)")
+                head = parent
+            return head
+        if rev == "latest":
+            latest = self.registry.read_latest(self.package)
+            if latest is None:
+                raise NoCommits("there are no commits yet")
+            return self.commit_for(latest.top_hash)
+        tags = self.tags()
+        if rev in tags:
+            return tags[rev]
+        return self.commit_for(self.registry.resolve(None, rev))
+
+    def commit_for(self, top_hash: str) -> str:
+        """The newest commit whose top hash is ``top_hash`` (reachable from HEAD if possible)."""
+        for commit_id, commit in self.history():
+            if commit.top_hash == top_hash:
+                return commit_id
+        found = [(c.time_ns, cid) for cid, c in self.all_commits() if c.top_hash == top_hash]
+        if found:
+            return max(found)[1]
+        raise BadRevision(f"no commit has top hash {top_hash[:12]}",
+                          "it may be a registry version: fetch it with 'qvc fetch'")

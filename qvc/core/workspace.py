@@ -1,0 +1,124 @@
+"""The work tree compared with the index (the walk itself is :mod:`qvc.worktree.treewalk`).
+
+Unchanged files are recognised by the stat cache and never read; only files whose stat
+changed (or is racy) are re-hashed. Symlinks and special files are never followed or tracked
+(Quilt packages hold regular files only); they are reported as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qvc.core.index import RACY_WINDOW_NS, Index, version_hash
+from qvc.core.objects import hash_path
+from qvc.sysio.filestat import FileStat
+from qvc.worktree.treewalk import Walk
+
+
+def stat_path(root: Path | str, key: str, *, check_parents: bool = False) -> FileStat | None:
+    """Stat one work-tree file without following links; None if it is not a regular file.
+    (A plain string path: callers run this once per tracked file.)
+
+    With ``check_parents`` a file reached through a symlinked folder counts as absent too
+    (needed for keys the walk did not vouch for, e.g. a tracked folder now a link elsewhere).
+    """
+    try:
+        if check_parents and _through_link(Path(root), key):
+            return None
+        st = os.lstat(f"{root}/{key}")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return FileStat.of(st) if stat.S_ISREG(st.st_mode) else None
+
+
+def _through_link(root: Path, key: str) -> bool:
+    current = root
+    for part in key.split("/")[:-1]:
+        current = current / part
+        if stat.S_ISLNK(os.lstat(current).st_mode):
+            return True
+    return False
+
+
+def content_matches(root: Path, key: str, index: Index, st: FileStat) -> bool:
+    """Whether the file's content equals its staged version (stat cache first, then hash)."""
+    if index.stat_matches(key, st):
+        return True
+    row = index.rows[key]
+    staged = row[0]
+    if staged is None or staged[0] != st.size:
+        return False
+    if version_hash(staged) != hash_path(root / key, staged[1]):
+        return False
+    index.set_stat(key, st)
+    return True
+
+
+@dataclass
+class Status:
+    staged_added: list[str] = field(default_factory=list)
+    staged_modified: list[str] = field(default_factory=list)
+    staged_deleted: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.staged_added or self.staged_modified or self.staged_deleted
+                    or self.modified or self.deleted or self.untracked)
+
+    @property
+    def dirty_tracked(self) -> list[str]:
+        """Tracked paths whose work-tree state differs from what is committed or staged."""
+        return sorted(set(self.modified + self.deleted + self.staged_added
+                          + self.staged_modified + self.staged_deleted))
+
+
+def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = None) -> Status:
+    """Work tree against the index (and the index against HEAD)."""
+    result = Status(skipped=sorted(tree.skipped))
+    added, modified, deleted = index.staged_changes()
+    result.staged_added, result.staged_modified, result.staged_deleted = added, modified, deleted
+    suspects = changed_rows(index, tree) if keys is None else None
+    same = suspects is not None
+    walked: dict[str, FileStat] = (
+        {tree.keys[i]: FileStat(*tree.stats[4 * i:4 * i + 4]) for i in suspects}
+        if suspects is not None else tree.files)  # only the suspects' stats, if that is all
+    tracked: Iterable[str] = walked if suspects is not None else index.tracked()
+    for key in sorted(keys if keys is not None else tracked):
+        if not index.is_tracked(key):
+            continue
+        # tracked files stay tracked if ignored; never through a symlinked folder
+        st = walked.get(key) or stat_path(root, key, check_parents=True)
+        if st is None:
+            result.deleted.append(key)
+        elif not content_matches(root, key, index, st):
+            result.modified.append(key)
+    if not same:
+        result.untracked = sorted(k for k in tree.keys if not index.is_tracked(k))
+    return result
+
+
+def changed_rows(index: Index, tree: Walk, block: int = 1024) -> list[int] | None:
+    """When ``tree`` holds exactly the tracked files (the common case: none added, removed
+    or staged for deletion), the rows whose stat differs from the cached one or changed
+    racily close to the index's write; every other file holds its staged content. None when
+    the walk and the index hold different keys. Compares a block of rows at a time."""
+    if not (index.untouched() and 0 not in index.base.types and tree.keys == index.base.keys):
+        return None
+    mine, theirs = tree.stats, index.base.stats
+    racy = index.mtime_ns - RACY_WINDOW_NS
+    found: list[int] = []
+    for start in range(0, len(tree.keys), block):
+        a, b = 4 * start, 4 * (start + block)
+        if mine[a:b] != theirs[a:b] or max(mine[a:b:4]) >= racy:
+            found.extend(i for i in range(start, min(start + block, len(tree.keys)))
+                         if mine[4 * i:4 * i + 4] != theirs[4 * i:4 * i + 4]
+                         or mine[4 * i] >= racy)
+    return found

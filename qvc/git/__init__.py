@@ -1,0 +1,1 @@
+"""Git integration: the pin file and the dulwich wrapper (the only dulwich import)."""

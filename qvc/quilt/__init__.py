@@ -1,0 +1,1 @@
+"""The Quilt package format, pure (stdlib only): manifests, hashes, registry URLs."""

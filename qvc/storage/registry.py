@@ -1,0 +1,187 @@
+"""The Quilt registry layout (``.quilt/packages``, ``.quilt/named_packages``) over any Store.
+
+Write order is the crash-safety contract: manifest, then the timestamp pointer, then
+``latest``. Manifests and timestamp pointers are created only if absent; ``latest`` moves by
+compare-and-swap, and a lost-response retry that finds our own value there counts as success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qvc.errors import BadRevision, RemoteConflict
+from qvc.quilt.manifest import Manifest, is_top_hash, parse, validate_package_name
+from qvc.storage.base import ObjectNotFound, PreconditionFailed, Store
+
+PACKAGES = ".quilt/packages/"
+NAMED = ".quilt/named_packages/"
+MIN_TIMESTAMP = 1451631600
+
+
+@dataclass(frozen=True)
+class Latest:
+    top_hash: str
+    etag: str
+
+
+class Registry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @property
+    def url(self) -> str:
+        return self.store.url
+
+    # manifests -------------------------------------------------------------------------------
+
+    def has_manifest(self, top_hash: str) -> bool:
+        return self.store.head(PACKAGES + top_hash) is not None
+
+    def read_manifest(self, top_hash: str) -> Manifest:
+        """Fetch and verify a manifest: its content must hash to its name."""
+        if not is_top_hash(top_hash):
+            raise BadRevision(f"{top_hash!r} is not a top hash")
+        try:
+            data = self.store.get(PACKAGES + top_hash)
+        except ObjectNotFound:
+            raise BadRevision(f"no manifest {top_hash[:12]} in {self.url}") from None
+        return parse(data, expected_top_hash=top_hash, source=f"manifest {top_hash[:12]}")
+
+    def write_manifest(self, manifest: Manifest, top_hash: str | None = None) -> str:
+        """Store a manifest under its top hash (create-only; an equal one already there is fine)."""
+        top = top_hash or manifest.top_hash()
+        data = manifest.dumps()
+        # an existing manifest of the same name has the same hashed content (directory-meta
+        # rows are not hashed), so losing the create-only race is success
+        with contextlib.suppress(PreconditionFailed):
+            self.store.put(PACKAGES + top, data, if_none_match=True)
+        return top
+
+    def write_manifest_file(self, source: Path, top_hash: str) -> str:
+        """:meth:`write_manifest` of manifest bytes held in the file ``source``."""
+        with contextlib.suppress(PreconditionFailed):
+            self.store.put_file(PACKAGES + top_hash, source, if_none_match=True)
+        return top_hash
+
+    # pointers --------------------------------------------------------------------------------
+
+    def _prefix(self, name: str) -> str:
+        return NAMED + validate_package_name(name) + "/"
+
+    def write_pointer(self, name: str, top_hash: str, timestamp: int | None = None) -> str:
+        """Create a 10-digit timestamp pointer; on a same-second clash use the next free second."""
+        ts = max(int(timestamp if timestamp is not None else time.time()), MIN_TIMESTAMP)
+        prefix = self._prefix(name)
+        while True:
+            key = f"{prefix}{ts:010d}"
+            try:
+                self.store.put(key, top_hash.encode(), if_none_match=True)
+                return key.rsplit("/", 1)[1]
+            except PreconditionFailed:
+                if self._pointer(key) == top_hash:
+                    return key.rsplit("/", 1)[1]  # our own earlier (retried) write
+                ts += 1
+
+    def _pointer(self, key: str) -> str | None:
+        try:
+            return self.store.get(key).decode("ascii", "replace").strip()
+        except ObjectNotFound:
+            return None
+
+    def read_latest(self, name: str) -> Latest | None:
+        key = self._prefix(name) + "latest"
+        info = self.store.head(key)
+        if info is None:
+            return None
+        value = self._pointer(key)
+        if value is None or not is_top_hash(value):
+            return None
+        return Latest(value, info.etag)
+
+    def set_latest(self, name: str, top_hash: str, expected: Latest | None,
+                   force: bool = False) -> None:
+        """Move ``latest`` from ``expected`` (None: absent) to ``top_hash``, or raise a conflict."""
+        key = self._prefix(name) + "latest"
+        try:
+            if force:
+                self.store.put(key, top_hash.encode())
+            elif expected is None:
+                self.store.put(key, top_hash.encode(), if_none_match=True)
+            else:
+                self.store.put(key, top_hash.encode(), if_match=expected.etag)
+        except (PreconditionFailed, ObjectNotFound):
+            now = self.read_latest(name)
+            if now is not None and now.top_hash == top_hash:
+                return  # a retried write of ours already landed
+            raise RemoteConflict(
+                f"{name} moved on in {self.url} while we were writing "
+                f"(latest is now {now.top_hash[:12] if now else 'gone'})"
+            ) from None
+
+    def versions(self, name: str) -> list[tuple[str, str]]:
+        """(pointer name, top hash) of every pointer of a package, oldest first, latest last."""
+        prefix = self._prefix(name)
+        result = []
+        for key in self.store.list(prefix):
+            pointer = key[len(prefix):]
+            if "/" in pointer:
+                continue
+            value = self._pointer(key)
+            if value and is_top_hash(value):
+                result.append((pointer, value))
+        result.sort(key=lambda p: (p[0] == "latest", p[0]))
+        return result
+
+    def packages(self) -> list[str]:
+        names = set()
+        for key in self.store.list(NAMED):
+            parts = key[len(NAMED):].split("/")
+            if len(parts) == 3:
+                names.add(f"{parts[0]}/{parts[1]}")
+        return sorted(names)
+
+    def resolve(self, name: str | None, rev: str | None) -> str:
+        """A top hash from ``latest`` (rev None) or a full hash or unique prefix of 6+ chars."""
+        if rev is None or rev == "latest":
+            if name is None:
+                raise BadRevision("a package name is needed to find 'latest'")
+            latest = self.read_latest(name)
+            if latest is None:
+                raise BadRevision(f"no package {name} in {self.url}",
+                                  "check the package name and the registry URL")
+            return latest.top_hash
+        rev = rev.lower()
+        if is_top_hash(rev):
+            return rev
+        if len(rev) < 6 or not all(c in "0123456789abcdef" for c in rev):
+            raise BadRevision(f"invalid hash {rev!r}: give at least 6 hex characters")
+        matches = [k[len(PACKAGES):] for k in self.store.list(PACKAGES + rev[:2])
+                   if k[len(PACKAGES):].startswith(rev)]
+        if len(matches) != 1:
+            raise BadRevision(
+                f"{'no' if not matches else 'more than one'} manifest matches {rev!r} in {self.url}"
+            )
+        return matches[0]
+
+    def delete(self, name: str, top_hash: str | None = None) -> list[str]:
+        """Delete pointers only (never manifests or data), as quilt3's delete_package does.
+
+        Deleting one version removes every pointer to it; if ``latest`` was one of them and
+        other versions remain, ``latest`` is set to the newest remaining pointer.
+        """
+        versions = self.versions(name)
+        if not versions:
+            raise BadRevision(f"no package {name} in {self.url}")
+        prefix = self._prefix(name)
+        doomed = [p for p, h in versions if top_hash is None or h == top_hash]
+        if not doomed:
+            raise BadRevision(f"{name} has no version {top_hash}")
+        for pointer in doomed:
+            self.store.delete(prefix + pointer)
+        remaining = [(p, h) for p, h in versions if p not in doomed and p != "latest"]
+        if "latest" in doomed and remaining:
+            self.store.put(prefix + "latest", remaining[-1][1].encode())
+        return doomed

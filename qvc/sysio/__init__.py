@@ -1,0 +1,1 @@
+"""Operating-system mechanics: durable writes, the repository lock, forked workers, crash points."""
