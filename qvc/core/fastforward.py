@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qvc.core.head import AfterHead, move_head
 from qvc.core.index import Index, version_of
 from qvc.core.objects import SMALL, ObjectStore, hash_path
 from qvc.core.repo import Repo
@@ -25,8 +26,6 @@ from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.materialize import TreeWriter, remove_entry
 from qvc.worktree.treewalk import walk
 
-CLONING = "CLONING"  # in .qvc/ until a clone's HEAD is set: the work tree holds only its files
-
 
 @dataclass
 class Change:
@@ -34,11 +33,13 @@ class Change:
     removed: list[str] = field(default_factory=list)
 
 
-def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None = None) -> Change:
+def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None = None, *,
+                 after_head: AfterHead | None) -> Change:
     """Move HEAD, the index and the work tree to commit ``target_id`` (the caller holds the
     lock and has checked it is a fast-forward); ``new`` is its manifest if the caller has it.
     Refuses if tracked files have uncommitted changes or untracked files stand where incoming
-    files go (unless a killed clone left them: see :data:`CLONING`).
+    files go (unless a killed clone left them: see ``Layout.cloning``). ``after_head`` runs once
+    HEAD has moved (qvc.core.head).
 
     Order: files (flushed once), index, local pointers, HEAD. A crash before the index is
     saved leaves changed files that ``status`` reports; after it, the index already
@@ -53,7 +54,7 @@ def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None =
     write = delta.added + delta.modified + [b for _, b in delta.renamed]
     remove = delta.removed + [a for a, _ in delta.renamed]
     in_the_way = {k for k in write if k in set(status.untracked) | set(status.skipped)}
-    if head is None and (repo.dot / CLONING).exists():
+    if head is None and repo.paths.cloning.exists():
         in_the_way -= set(status.untracked)  # the killed clone's own files: rewritten below
     done = _settled(repo, new, set(status.dirty_tracked) | in_the_way, set(write), set(remove))
     _refuse_dirty([k for k in status.dirty_tracked if k not in done], "uncommitted changes")
@@ -62,15 +63,15 @@ def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None =
     crashpoints.reach("pull.after_files")
     for key in remove:
         remove_entry(repo.root, key)
-    record_tree(repo, index, new, target_id, stats, head.top_hash if head else None, reason)
+    record_tree(repo, index, new, target_id, stats, reason, after_head)
     return Change(sorted(write), sorted(remove))
 
 
 def record_tree(repo: Repo, index: Index, new: Manifest, target_id: str,
-                stats: dict[str, FileStat], old_top: str | None, reason: str) -> None:
+                stats: dict[str, FileStat], reason: str, after_head: AfterHead | None) -> None:
     """Flush the files just written (and objects not yet durable) with one sync, then record
     them: the index (stat rows of ``stats``, others kept from ``index``), local pointers,
-    HEAD; last, drop a clone's mark."""
+    HEAD (qvc.core.head); last, drop a clone's mark."""
     sync_filesystem(repo.root)
     fresh = Index(head=target_id)
     for key, entry in new.entries.items():
@@ -80,13 +81,9 @@ def record_tree(repo: Repo, index: Index, new: Manifest, target_id: str,
         kept = row[2] if row is not None and row[0] == version and st is None else None
         fresh.rows[key] = [version, version,
                            [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else kept]
-    repo.save_index(fresh)
-    crashpoints.reach("pull.after_index")
-    _record_pointers(repo, old_top, target_id)
-    crashpoints.reach("pull.after_pointers")
-    repo.set_head(target_id, reason)
+    move_head(repo, target_id, fresh, reason, record_pointers=True, after_head=after_head)
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(repo.dot / CLONING)
+        os.unlink(repo.paths.cloning)
 
 
 def write_files(repo: Repo, manifest: Manifest, keys: list[str],
@@ -154,15 +151,3 @@ def _refuse_dirty(paths: list[str], what: str) -> None:
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         raise DirtyWorkTree(f"{what}: {shown}",
                             "commit them first (qvc commit -a) or move them away, then pull again")
-
-
-def _record_pointers(repo: Repo, old_top: str | None, target_id: str) -> None:
-    """Give each newly reachable version a pointer in the local registry, then ``latest``."""
-    name = repo.package
-    listed = {top for _, top in repo.registry.versions(name)}
-    for _, commit in reversed(list(repo.history(target_id))):
-        if commit.top_hash not in listed:
-            repo.registry.write_pointer(name, commit.top_hash, commit.time_ns // 10**9)
-            listed.add(commit.top_hash)
-    top = repo.commit(target_id).top_hash
-    repo.registry.set_latest(name, top, repo.registry.read_latest(name), force=True)

@@ -249,6 +249,32 @@ class Index:
         self.head = head
         self.dirty = True
 
+    def follow_head(self, head: str | None, manifest: Manifest | None) -> None:
+        """Repair an index saved for another commit than HEAD (a command killed between
+        saving the index and moving HEAD, or after moving HEAD and before saving it).
+
+        Rows whose staged version equals the index's own head version hold nothing the user
+        staged: they take ``manifest``'s version (their stat dropped where that changes, so
+        the file is compared again). Rows the user staged keep it. Then the head column
+        becomes ``manifest``'s. So after any kill, ``status`` shows staged only what the user
+        staged, and a plain ``commit`` never records a version nobody chose.
+        """
+        entries = manifest.entries if manifest else {}
+        for key in list(self.keys()):
+            row = self.row(key)
+            assert row is not None
+            if row[0] != row[1]:
+                continue  # staged by the user
+            entry = entries.get(key)
+            version = version_of(entry) if entry else None
+            if version != row[0]:
+                row[0], row[2] = version, None
+                self.dirty = True
+        for key, entry in entries.items():
+            if self.row(key) is None:
+                self.changed[key] = [version_of(entry), None, None]
+        self.reset_head(head, manifest)
+
     def committed(self, head: str) -> None:
         """HEAD became ``head``, a commit of exactly the staged column."""
         for key, row in list(self.changed.items()):

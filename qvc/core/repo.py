@@ -16,20 +16,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qvc.core.index import Index
 from qvc.core.objects import ObjectStore
 from qvc.errors import AlreadyARepository, BadRevision, NoCommits, NotARepository, RepositoryError
-from qvc.git import pin
 from qvc.quilt.manifest import Manifest, is_top_hash, validate_package_name
 from qvc.storage.local import LocalStore
 from qvc.storage.registry import Registry
 from qvc.sysio.fileio import atomic_write, fsync_dir, os_error
 from qvc.sysio.lockfile import RepoLock
-
-if TYPE_CHECKING:
-    from qvc.git.gitlink import GitLink
 
 DOT = ".qvc"
 _HEAD_N = re.compile(r"(HEAD|@)(~(\d*))?")
@@ -77,14 +73,75 @@ def default_name(folder: Path) -> str:
     return f"{clean(user, 'user')}/{clean(folder.resolve().name, 'data')}"
 
 
+@dataclass(frozen=True)
+class Layout:
+    """The named paths of ``.qvc/`` (docs/design.md draws the tree). Commands use these names,
+    never paths built by hand; the Quilt registry inside (``.qvc/.quilt/``) is reached through
+    :class:`Registry` only."""
+
+    dot: Path
+
+    @property
+    def objects(self) -> Path:
+        return self.dot / "objects"
+
+    @property
+    def commits(self) -> Path:
+        return self.dot / "commits"
+
+    @property
+    def tags(self) -> Path:
+        return self.dot / "tags"
+
+    @property
+    def head(self) -> Path:
+        return self.dot / "HEAD"
+
+    @property
+    def reflog(self) -> Path:
+        return self.dot / "logs" / "HEAD"
+
+    @property
+    def index(self) -> Path:
+        return self.dot / "index"
+
+    @property
+    def config(self) -> Path:
+        return self.dot / "config.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.dot / "lock"
+
+    @property
+    def tmp(self) -> Path:
+        """Scratch files of commands (a manifest being written), on the same filesystem."""
+        return self.dot / "tmp"
+
+    @property
+    def parts_cache(self) -> Path:
+        """HEAD's per-entry top-hash parts, kept so a re-commit need not re-serialize."""
+        return self.dot / "cache" / "parts"
+
+    @property
+    def cloning(self) -> Path:
+        """Present while a clone fills its work tree: its files are the clone's own."""
+        return self.dot / "CLONING"
+
+    @property
+    def tracking(self) -> Path:
+        """What each remote's ``latest`` was when last fetched."""
+        return self.dot / "tracking.json"
+
+
 class Repo:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.dot = root / DOT
-        self.objects = ObjectStore(self.dot / "objects")
+        self.paths = Layout(self.dot)
+        self.objects = ObjectStore(self.paths.objects)
         self.registry = Registry(LocalStore(self.dot))
         self._config: dict[str, Any] | None = None
-        self.git_link: GitLink | None = None  # set by init() inside a git work tree
 
     # discovery and creation ------------------------------------------------------------------
 
@@ -103,17 +160,14 @@ class Repo:
             raise AlreadyARepository(f"{folder} is already inside the qvc work tree {existing}")
         package = validate_package_name(name) if name else default_name(folder)
         repo = cls(folder)
-        dot = repo.dot
-        for sub in ("objects/tmp", "commits", "tags", "logs", "tmp", ".quilt/packages",
-                    f".quilt/named_packages/{package}"):
-            (dot / sub).mkdir(parents=True, exist_ok=True)
+        paths = repo.paths
+        for folder_path in (paths.objects / "tmp", paths.commits, paths.tags, paths.reflog.parent,
+                            paths.tmp):
+            folder_path.mkdir(parents=True, exist_ok=True)
         for i in range(256):
-            (dot / "objects" / f"{i:02x}").mkdir(exist_ok=True)
+            (paths.objects / f"{i:02x}").mkdir(exist_ok=True)
         repo.save_config({"package": package, "remotes": {}, "default_remote": None})
-        Index().save(dot / "index")
-        from qvc.git.gitlink import link_work_tree  # dulwich loads only when creating a repo
-
-        repo.git_link = link_work_tree(folder, package)
+        Index().save(repo.paths.index)
         fsync_dir(folder)
         return repo
 
@@ -123,14 +177,14 @@ class Repo:
     def config(self) -> dict[str, Any]:
         if self._config is None:
             try:
-                self._config = json.loads((self.dot / "config.json").read_text())
+                self._config = json.loads(self.paths.config.read_text())
             except (FileNotFoundError, ValueError):
                 raise RepositoryError(f"{self.dot}/config.json is missing or damaged",
                                       "restore it or run 'qvc init' in a fresh folder") from None
         return self._config
 
     def save_config(self, config: dict[str, Any]) -> None:
-        atomic_write(self.dot / "config.json", (json.dumps(config, indent=2) + "\n").encode())
+        atomic_write(self.paths.config, (json.dumps(config, indent=2) + "\n").encode())
         self._config = config
 
     @property
@@ -138,26 +192,27 @@ class Repo:
         return str(self.config["package"])
 
     def lock(self) -> RepoLock:
-        return RepoLock(self.dot / "lock")
+        return RepoLock(self.paths.lock)
 
     # index -----------------------------------------------------------------------------------
 
     def load_index(self) -> Index:
-        """The index, repaired if an interrupted command left it behind HEAD."""
-        index = Index.load(self.dot / "index")
+        """The index, repaired if an interrupted command saved it for another HEAD: rows the
+        user had not staged follow HEAD (see qvc.core.head)."""
+        index = Index.load(self.paths.index)
         head = self.head_id()
         if index.head != head:
-            index.reset_head(head, self.manifest(self.commit(head).top_hash) if head else None)
+            index.follow_head(head, self.manifest(self.commit(head).top_hash) if head else None)
         return index
 
     def save_index(self, index: Index) -> None:
-        index.save(self.dot / "index")
+        index.save(self.paths.index)
 
     # commits and refs ------------------------------------------------------------------------
 
     def head_id(self) -> str | None:
         try:
-            value = (self.dot / "HEAD").read_text().strip()
+            value = self.paths.head.read_text().strip()
         except FileNotFoundError:
             return None
         return value or None
@@ -168,21 +223,23 @@ class Repo:
 
     def commit(self, commit_id: str) -> Commit:
         try:
-            raw = json.loads((self.dot / "commits" / commit_id).read_text())
+            raw = json.loads((self.paths.commits / commit_id).read_text())
         except (FileNotFoundError, ValueError):
             raise RepositoryError(f"commit record {commit_id[:12]} is missing or damaged",
                                   "run 'qvc verify' to check the repository") from None
         return Commit(**raw)
 
     def write_commit(self, commit: Commit) -> str:
-        atomic_write(self.dot / "commits" / commit.id, commit.encode())
+        atomic_write(self.paths.commits / commit.id, commit.encode())
         return commit.id
 
     def set_head(self, commit_id: str | None, reason: str) -> None:
+        """Write HEAD and its reflog line. Commands move HEAD through qvc.core.head, which
+        writes the index and pointers first."""
         old = self.head_id()
-        atomic_write(self.dot / "HEAD", (commit_id or "").encode())
+        atomic_write(self.paths.head, (commit_id or "").encode())
         line = json.dumps({"old": old, "new": commit_id, "time": time.time(), "reason": reason})
-        reflog = self.dot / "logs" / "HEAD"
+        reflog = self.paths.reflog
         try:
             fd = os.open(reflog, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -192,7 +249,6 @@ class Repo:
                 os.close(fd)
         except OSError as exc:  # HEAD has moved; say what could not be recorded
             raise os_error(exc, reflog) from exc
-        pin.refresh(self)  # a git-linked work tree keeps its pin at HEAD
 
     def history(self, start: str | None = None) -> Iterator[tuple[str, Commit]]:
         """(commit id, commit) from ``start`` (default HEAD) back through parents."""
@@ -203,7 +259,7 @@ class Repo:
             current = commit.parent
 
     def all_commits(self) -> Iterator[tuple[str, Commit]]:
-        for path in (self.dot / "commits").iterdir():
+        for path in self.paths.commits.iterdir():
             if is_top_hash(path.name):
                 yield path.name, self.commit(path.name)
 
@@ -213,22 +269,22 @@ class Repo:
     # tags ------------------------------------------------------------------------------------
 
     def tags(self) -> dict[str, str]:
-        return {p.name: p.read_text().strip() for p in sorted((self.dot / "tags").iterdir())
+        return {p.name: p.read_text().strip() for p in sorted(self.paths.tags.iterdir())
                 if not p.name.startswith(".")}
 
     def set_tag(self, name: str, commit_id: str) -> None:
         if not _TAG.fullmatch(name) or name in ("HEAD", "latest"):
             raise BadRevision(f"invalid tag name {name!r}",
                               "tags use letters, digits, '.', '_' and '-'")
-        atomic_write(self.dot / "tags" / name, commit_id.encode())
+        atomic_write(self.paths.tags / name, commit_id.encode())
 
     def delete_tag(self, name: str) -> str:
         """Remove tag ``name``; returns the commit id it named."""
         commit_id = self.tags().get(name)
         if commit_id is None:
             raise BadRevision(f"no tag {name!r}", "list tags with 'qvc tag --list'")
-        (self.dot / "tags" / name).unlink()
-        fsync_dir(self.dot / "tags")
+        (self.paths.tags / name).unlink()
+        fsync_dir(self.paths.tags)
         return commit_id
 
     # revisions -------------------------------------------------------------------------------

@@ -214,8 +214,9 @@ def write_ignore_rules(qvc_root: Path, git_root: Path) -> list[Path]:
 def link_work_tree(qvc_root: Path, package: str) -> GitLink | None:
     """If ``qvc_root`` is inside a git work tree, write the ignore rules and an initial pin.
 
-    The pin names no version until the first ``qvc commit`` moves HEAD (Repo.set_head then
-    keeps it current). Returns None when there is no git work tree around.
+    The pin names no version until the first ``qvc commit`` moves HEAD (every command that
+    moves HEAD then refreshes it: :func:`qvc.git.pin.refresh`). Returns None when there is no
+    git work tree around.
     """
     from qvc.git import pin
 

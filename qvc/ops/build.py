@@ -3,9 +3,10 @@
 The package's data can live anywhere (local files, S3). It is copied into ``.qvc/objects``
 first, checked against the entry hashes, so the committed manifest points into the object
 store like every other commit and stays readable whatever happens to the sources. Then the
-commit is recorded exactly as ``qvc commit`` records one (:func:`qvc.ops.commit.record_commit`),
-with HEAD as its parent, and the index is reset to it (work-tree files are not touched; like
-``git reset --mixed``, ``qvc status`` then shows how they differ from the new commit).
+commit is recorded exactly as ``qvc commit`` records one
+(:func:`qvc.ops.commit.record_commit`), with HEAD as its parent, and HEAD moves to it the one
+way (qvc.core.head): the index is reset to it (work-tree files are not touched; like ``git
+reset --mixed``, ``qvc status`` then shows how they differ from the new commit).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from qvc.core.head import move_head
 from qvc.core.index import Index, version_of
 from qvc.core.repo import Repo
 from qvc.errors import CorruptObject, DirtyWorkTree
+from qvc.git import pin
 from qvc.ops.commit import record_commit
 from qvc.quilt.hashing import CHUNKED
 from qvc.quilt.manifest import Entry, Manifest
@@ -46,7 +49,8 @@ def commit_manifest(repo: Repo, manifest: Manifest, message: str | None) -> Buil
         commit_id, pointer = record_commit(repo, stored, top, message or "",
                                            {"via": "Package.build"})
         _reset_index(index, stored, commit_id)
-        repo.save_index(index)
+        move_head(repo, commit_id, index, f"build: {message or ''}".rstrip(),
+                  record_pointers=False, after_head=pin.refresh)
     return BuildResult(commit_id, top, pointer, copied)
 
 

@@ -4,9 +4,10 @@ Order: refuse if uncommitted work is in the way; make sure every object needed i
 hashes to its name (before touching a single file, so a damaged object cannot leave a half
 checked-out tree); write the files that differ (a free name created in place with ``O_EXCL``,
 an existing file replaced through a temp file and a rename: ``materialize.TreeWriter``); flush;
-then move HEAD and rebuild the index from the commit. A crash before HEAD moves leaves files
-of the target version in place, which ``status`` shows and a re-run completes (the one file
-being created when it struck may be short: it shows as changed, and ``--force`` replaces it).
+then the index and HEAD, the one way (qvc.core.head). A crash before HEAD moves leaves files
+of the target version in place, which ``status`` shows as unstaged changes (nothing staged)
+and a re-run completes (the one file being created when it struck may be short: it shows as
+changed, and ``--force`` replaces it).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from qvc.core.head import move_head
 from qvc.core.index import Index, version_of
 from qvc.core.objects import SMALL, hash_path
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, content_matches, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
+from qvc.git import pin
 from qvc.ops import verify as verify_op
 from qvc.quilt.hashing import Hash, hash_bytes
 from qvc.quilt.manifest import Entry, Manifest
@@ -284,12 +287,12 @@ def _verified_bytes(repo: Repo, entry: Entry) -> bytes:
 
 def _move_head(repo: Repo, commit_id: str, target: Manifest, stats: dict[str, FileStat],
                rev: str) -> None:
-    """HEAD to the commit, and an index whose staged and head columns both equal it."""
+    """An index whose staged and head columns both equal the commit, then HEAD."""
     old = repo.head()
-    repo.set_head(commit_id, f"checkout: moving from {old.top_hash[:12] if old else '-'} to {rev}")
-    crashpoints.reach("checkout.after_head")
     index = Index()
     index.reset_head(commit_id, target)
     for key, entry in target.entries.items():
         index.stage(key, version_of(entry), stats.get(key))
-    repo.save_index(index)
+    move_head(repo, commit_id, index,
+              f"checkout: moving from {old.top_hash[:12] if old else '-'} to {rev}",
+              record_pointers=False, after_head=pin.refresh)

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from qvc.core.fastforward import CLONING, fast_forward, put_files, record_tree, write_files
+from qvc.core.fastforward import fast_forward, put_files, record_tree, write_files
 from qvc.core.index import Index
 from qvc.core.repo import Commit, Repo
 from qvc.errors import BadRevision, RemoteConflict, UsageError
+from qvc.git import pin
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.remotes import RemoteSpec, add_remote, make_spec, open_remote
@@ -184,7 +185,7 @@ def pull(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
         if not behind:
             return result
         change = fast_forward(repo, target_id, f"pull {fetched.remote}: fast-forward",
-                              fetched.manifest)
+                              fetched.manifest, after_head=pin.refresh)
         result.new_head = fetched.target
         result.updated, result.removed = change.written, change.removed
     return result
@@ -241,7 +242,7 @@ def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
 
     ``.qvc/CLONING`` marks the files as the clone's own until HEAD is set, so a pull can
     finish a killed clone over its partly written files."""
-    create_exclusive(repo.dot / CLONING, b"")
+    create_exclusive(repo.paths.cloning, b"")
     with BackgroundWriter(repo.root, partial(put_files, repo.objects, True)) as writer:
 
         def on_verified(entries: list[Entry], data: bytes | None) -> None:
@@ -261,7 +262,8 @@ def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
     crashpoints.reach("pull.after_files")
     target_id = repo.commit_for(top) if rev else fetched.commit
     assert target_id is not None
-    record_tree(repo, Index(), new, target_id, stats, None, f"clone: {registry.url}")
+    record_tree(repo, Index(), new, target_id, stats, f"clone: {registry.url}",
+                after_head=pin.refresh)
     return fetched
 
 

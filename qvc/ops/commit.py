@@ -17,8 +17,10 @@ from typing import Any
 
 from qvc.conf import userconfig
 from qvc.core import splice
+from qvc.core.head import commit_head
 from qvc.core.repo import Commit, Repo
 from qvc.errors import NothingToDo
+from qvc.git import pin
 from qvc.quilt.manifest import Manifest, parse, validate_meta
 from qvc.storage.registry import PACKAGES
 from qvc.sysio import crashpoints
@@ -96,8 +98,7 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
                              if parent and parent_header is not None else None)
         try:
             commit_id, pointer = record_commit(repo, built.manifest, built.top, message, extra)
-            index.committed(commit_id)
-            repo.save_index(index)
+            commit_head(repo, commit_id, index, f"commit: {message}", after_head=pin.refresh)
             crashpoints.reach("commit.after_index")
             splice.save_parts(repo, built)
         finally:
@@ -135,8 +136,8 @@ def _git_commit(root: Path) -> dict[str, str]:
 def record_commit(repo: Repo, manifest: Manifest | Path, top: str, message: str,
                   extra: dict[str, Any] | None = None) -> tuple[str, str]:
     """Record ``manifest`` (its objects already in the store; or a file of its bytes) as the
-    commit after HEAD: manifest, commit record, pointer, ``latest``, then HEAD. The caller
-    holds the lock and updates the index. Returns (commit id, pointer name)."""
+    commit after HEAD: manifest, commit record, pointer, then ``latest``. The caller holds the
+    lock and then moves HEAD (qvc.core.head). Returns (commit id, pointer name)."""
     crashpoints.reach("commit.start")
     repo.objects.sync()
     if isinstance(manifest, Path):
@@ -153,6 +154,4 @@ def record_commit(repo: Repo, manifest: Manifest | Path, top: str, message: str,
     latest = repo.registry.read_latest(repo.package)
     repo.registry.set_latest(repo.package, top, latest, force=True)
     crashpoints.reach("commit.after_latest")
-    repo.set_head(commit_id, f"commit: {message}")
-    crashpoints.reach("commit.after_head")
     return commit_id, pointer

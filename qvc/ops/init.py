@@ -1,15 +1,12 @@
-"""qvc init."""
+"""qvc init: a new work tree, linked to the enclosing git work tree if there is one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qvc.core.repo import Repo
-
-if TYPE_CHECKING:
-    from qvc.git.gitlink import GitLink
+from qvc.git.gitlink import GitLink, link_work_tree
 
 
 @dataclass
@@ -21,4 +18,4 @@ class InitResult:
 
 def init(folder: Path, name: str | None = None) -> InitResult:
     repo = Repo.init(folder, name)
-    return InitResult(repo.root, repo.package, repo.git_link)
+    return InitResult(repo.root, repo.package, link_work_tree(repo.root, repo.package))

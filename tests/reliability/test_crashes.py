@@ -77,6 +77,15 @@ def assert_registry_closed(url: str) -> None:
     assert not closure.problems, closure.problems
 
 
+def assert_nothing_staged(qvc: Qvc, tree: Path, point: str) -> None:
+    """What the user sees right after a kill: nothing staged that they did not stage, and a
+    plain commit has nothing to record."""
+    staged = json.loads(qvc("status", "--json", cwd=tree).out)["staged"]
+    assert staged == {"added": [], "modified": [], "deleted": []}, (point, staged)
+    committed = qvc("commit", "-m", "right after the kill", cwd=tree, ok=False)
+    assert committed.code == 5 and "nothing to commit" in committed.err, (point, committed.err)
+
+
 def two_commits(work: Path, qvc: Qvc) -> None:
     qvc("add", ".", cwd=work)
     qvc("commit", "-m", "one", cwd=work)
@@ -167,7 +176,7 @@ def test_clone_killed_at_every_step(tmp_path: Path, qvc: Qvc,
     url, expected = published
     points = listed_points(["clone", url, NAME, "probe"], tmp_path, tmp_path)
     assert {"clone.after_init", "fetch.after_manifest", "fetch.after_object",
-            "pull.after_files", "pull.after_index", "pull.after_pointers"} <= set(points)
+            "pull.after_files", "head.after_index", "head.after_pointers"} <= set(points)
     for n, point in enumerate(occurrences(points)):
         target = tmp_path / f"c{n}"
         crash(["clone", url, NAME, target.name], tmp_path, point)
@@ -194,12 +203,13 @@ def test_pull_killed_at_every_step(tmp_path: Path, work: Path, qvc: Qvc,
     probe = _copy_tree(base, tmp_path / "probe")
     points = listed_points(["pull"], probe, tmp_path)
     assert {"fetch.after_manifest", "fetch.after_object", "pull.after_files",
-            "pull.after_index", "pull.after_pointers"} <= set(points)
+            "head.after_index", "head.after_pointers"} <= set(points)
     for n, point in enumerate(occurrences(points)):
         tree = _copy_tree(base, tmp_path / f"p{n}")
         history = tops(qvc, tree)
         crash(["pull"], tree, point)
         assert set(history) <= set(tops(qvc, tree)), point
+        assert_nothing_staged(qvc, tree, point)
         qvc("pull", cwd=tree)
         assert files(tree) == expected, point
         verify_clean(qvc, tree, "HEAD")
@@ -227,12 +237,13 @@ def test_checkout_killed_at_every_step(tmp_path: Path, work: Path, qvc: Qvc) -> 
     probe = _copy_tree(work, tmp_path / "probe")
     points = listed_points(["checkout", old], probe, tmp_path)
     assert {"checkout.before_files", "checkout.write_file", "checkout.after_files",
-            "checkout.after_head"} <= set(points)
+            "head.after_index", "head.after_head"} <= set(points)
     for n, point in enumerate(occurrences(points)):
         tree = _copy_tree(work, tmp_path / f"k{n}")
         crash(["checkout", old], tree, point)
         for key, data in files(tree).items():  # each file whole: old or new content
             assert data in (old_files.get(key), files(work).get(key)), (point, key)
+        assert_nothing_staged(qvc, tree, point)
         qvc("checkout", "--force", old, cwd=tree)
         assert files(tree) == old_files, point
         assert tops(qvc, tree)[0] == old
