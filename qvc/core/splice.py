@@ -39,7 +39,6 @@ from qvc.storage.registry import PACKAGES
 from qvc.sysio import forking
 from qvc.sysio.fileio import os_error
 
-CACHE = "cache/parts"
 WINDOW = 65536  # rows built at a time (bounds memory whatever the package's size)
 FORK_MIN = 4096  # rows per process below which forking costs more than it saves
 _ROWS_LENGTH = struct.Struct("<Q")
@@ -69,7 +68,7 @@ def build(repo: Repo, index: Index, header: dict[str, Any],
     try:
         manifest, parts = _temp(repo, "manifest"), _temp(repo, "parts")
     except OSError as exc:
-        raise os_error(exc, repo.dot / "tmp") from exc
+        raise os_error(exc, repo.paths.tmp) from exc
     try:
         top = (_splice(repo, index, header, base, *parent, manifest, parts)
                if parent and index.untouched() else None)
@@ -84,7 +83,7 @@ def build(repo: Repo, index: Index, header: dict[str, Any],
 
 
 def _temp(repo: Repo, what: str) -> Path:
-    folder = repo.dot / "tmp"
+    folder = repo.paths.tmp
     folder.mkdir(exist_ok=True)
     fd, name = tempfile.mkstemp(dir=folder, prefix=f"commit-{what}-")
     os.close(fd)
@@ -183,7 +182,7 @@ def _splice(repo: Repo, index: Index, header: dict[str, Any], base: str, parent_
                           strict=True))
     try:
         parent_rows = open(repo.dot / PACKAGES / parent_top, "rb")  # noqa: SIM115
-        parent_parts = open(repo.dot / CACHE / parent_top, "rb")  # noqa: SIM115
+        parent_parts = open(repo.paths.parts_cache / parent_top, "rb")  # noqa: SIM115
     except FileNotFoundError:
         return None
     copier = _Copier(base, _header_hash(parent_header), _header_hash(header))
@@ -244,7 +243,7 @@ class _Copier:
 def save_parts(repo: Repo, built: Built) -> None:
     """Keep only HEAD's parts. Best effort, after the commit is complete: without them (a
     full disk, a torn file, which fails the check on use) the next commit takes longer."""
-    folder = repo.dot / CACHE
+    folder = repo.paths.parts_cache
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():

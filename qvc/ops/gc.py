@@ -52,7 +52,7 @@ def local_manifests(repo: Repo) -> set[str]:
 def reflog_commits(repo: Repo, expire: float | None) -> set[str]:
     """Commit ids the reflog mentions in entries younger than ``expire`` seconds (None: all)."""
     try:
-        lines = (repo.dot / "logs" / "HEAD").read_text().splitlines()
+        lines = repo.paths.reflog.read_text().splitlines()
     except FileNotFoundError:
         return set()
     cutoff = None if expire is None else time.time() - expire
@@ -97,7 +97,7 @@ def reachable(repo: Repo, extra_roots: set[str] | None = None) -> Reachable:
 
 
 def _readable_commits(repo: Repo, result: Reachable) -> Iterator[tuple[str, Commit]]:
-    for path in (repo.dot / "commits").iterdir():
+    for path in repo.paths.commits.iterdir():
         if len(path.name) != 64:
             continue
         try:
@@ -129,7 +129,7 @@ def gc(repo: Repo, *, dry_run: bool = False, grace: float = DEFAULT_GRACE,
                 result.objects_kept += 1
             else:
                 _collect(repo, path, cutoff, result, temp=False)
-        for folder in (repo.objects.tmp, repo.dot / "tmp"):
+        for folder in (repo.objects.tmp, repo.paths.tmp):
             for path in _files_under(folder):
                 _collect(repo, path, cutoff, result, temp=True)
     return result

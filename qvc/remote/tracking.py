@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 from qvc.core.repo import Repo
 from qvc.sysio.fileio import atomic_write
 
-FILE = "tracking.json"
-
 
 @dataclass(frozen=True)
 class Tracked:
@@ -48,7 +46,7 @@ class Relation:
 
 def load(repo: Repo) -> dict[str, Tracked]:
     try:
-        raw = json.loads((repo.dot / FILE).read_text())
+        raw = json.loads(repo.paths.tracking.read_text())
     except (FileNotFoundError, ValueError):
         return {}
     found = {}
@@ -65,7 +63,7 @@ def record(repo: Repo, remote: str, url: str, latest: str | None, commit: str | 
     rows = {name: asdict(t) for name, t in load(repo).items()}
     tracked = Tracked(remote, url, repo.package, latest, commit, time.time())
     rows[remote] = asdict(tracked)
-    atomic_write(repo.dot / FILE, (json.dumps(rows, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(repo.paths.tracking, (json.dumps(rows, indent=2, sort_keys=True) + "\n").encode())
     return tracked
 
 
