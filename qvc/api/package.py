@@ -13,11 +13,11 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from qvc.api.package_entry import PackageEntry
 from qvc.errors import MissingEntry, PathError, UsageError
-from qvc.quilt.manifest import Manifest, parse, sort_key, validate_key
+from qvc.quilt.manifest import Entry, Manifest, parse, sort_key, validate_key
 from qvc.remote import physical
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.treewalk import walk
@@ -25,6 +25,7 @@ from qvc.worktree.treewalk import walk
 IGNORE_FILES = (".quiltignore", ".qvcignore")
 Dest = str | Callable[[str, "PackageEntry"], str] | None
 Selector = Callable[[str, "PackageEntry"], bool] | None
+R = TypeVar("R")
 
 
 @dataclass
@@ -189,6 +190,11 @@ class Package:
 
     # identity and serialization --------------------------------------------------------------
 
+    def _set_message(self, message: str | None) -> None:
+        if message is not None and not isinstance(message, str):
+            raise UsageError(f"the message must be a string, not {type(message).__name__}")
+        self._tree.header["message"] = message
+
     def _root(self, what: str) -> None:
         if self._prefix:
             raise UsageError(f"{what} works on a whole package, not on the folder {self._prefix!r}")
@@ -259,10 +265,19 @@ class Package:
     # registries ------------------------------------------------------------------------------
 
     def fetch(self, dest: str | os.PathLike[str] = "./") -> Package:
-        """Copy every entry to ``dest/<logical key>``; returns a package of the copies."""
-        from qvc.api.package_io import fetch_package
+        """Copy every entry to ``dest/<logical key>``; returns a package of the copies (with
+        the same metadata: quilt3 drops it)."""
+        from qvc.api.package_io import fetch_all
 
-        return fetch_package(self, Path(dest))
+        copy = type(self)()
+        if not self._prefix:
+            copy._tree.header = dict(self._tree.header)
+            copy._tree.dir_meta = dict(self._tree.dir_meta)
+        entries = dict(self.walk())
+        copies = fetch_all(((k, e.physical_key, e._hash) for k, e in entries.items()), Path(dest))
+        for key, url in copies.items():
+            copy._tree.entries[key] = entries[key].with_physical_key(url)
+        return copy
 
     def build(self, name: str, registry: str | os.PathLike[str] | None = None,
               message: str | None = None) -> str:
@@ -274,7 +289,10 @@ class Package:
         self._root("build()")
         from qvc.api.package_io import build
 
-        return build(self, name, registry, message)
+        self._set_message(message)
+        url, top = build(self.to_manifest(), name, registry, message)
+        self._tree.known.setdefault((url, name), set()).add(top)
+        return top
 
     def push(self, name: str, registry: str | os.PathLike[str] | None = None, dest: Dest = None,
              message: str | None = None, selector_fn: Selector = None, *, force: bool = False,
@@ -283,8 +301,19 @@ class Package:
         self._root("push()")
         from qvc.api.package_io import push
 
-        return push(self, name, registry, dest=dest, message=message, selector_fn=selector_fn,
-                    force=force, dedupe=dedupe)
+        self._set_message(message)
+        url, manifest, top = push(
+            self.to_manifest(), name, registry,
+            dest=_on_entries(dest) if callable(dest) else dest,
+            selector=_on_entries(selector_fn) if selector_fn is not None else None,
+            force=force, dedupe=dedupe,
+            known_parents=lambda url: self._tree.known.get((url, name), set()))
+        self._tree.known.setdefault((url, name), set()).add(top)
+        if manifest is None:  # deduplicated: already the registry's latest
+            return self
+        pushed = type(self).from_manifest(manifest)
+        pushed._tree.known[(url, name)] = {top}
+        return pushed
 
     @classmethod
     def browse(cls, name: str, registry: str | os.PathLike[str] | None = None,
@@ -292,7 +321,10 @@ class Package:
         """Open a package version (``latest`` by default, or a top hash or 6+ char prefix)."""
         from qvc.api.package_io import browse
 
-        return browse(cls, name, registry, top_hash)
+        url, manifest, top = browse(name, registry, top_hash)
+        pkg = cls.from_manifest(manifest)
+        pkg._tree.known[(url, name)] = {top}
+        return pkg
 
     @staticmethod
     def selector_fn_copy_all(logical_key: str, entry: PackageEntry) -> bool:
@@ -301,3 +333,10 @@ class Package:
     @staticmethod
     def selector_fn_copy_local(logical_key: str, entry: PackageEntry) -> bool:
         return not physical.is_s3(entry.physical_key)
+
+
+
+def _on_entries(user: Callable[[str, PackageEntry], R]) -> Callable[[str, Entry], R]:
+    """A user's ``dest``/``selector_fn`` on (logical key, PackageEntry), adapted to the
+    (logical key, manifest entry) form push calls."""
+    return lambda key, entry: user(key, PackageEntry.from_entry(entry))

@@ -61,7 +61,7 @@ class PackageEntry:
         folder); returns an entry pointing at the copy."""
         from qvc.api.package_io import fetch_entry
 
-        return fetch_entry(self, dest)
+        return self.with_physical_key(fetch_entry(self.physical_key, self._hash, dest))
 
     def with_physical_key(self, physical_key: str) -> PackageEntry:
         return PackageEntry(physical_key, self.size, self._hash, self._meta)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,8 @@ from qvc.conf import known, userconfig
 from qvc.core.objects import hash_path
 from qvc.core.repo import DOT, Repo, find_root
 from qvc.errors import CorruptObject, UsageError
-from qvc.quilt.manifest import validate_package_name
+from qvc.quilt.hashing import Hash
+from qvc.quilt.manifest import Manifest, validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
 from qvc.remote import physical
 from qvc.remote.remotes import checked_for_push, open_remote, resolve_remote, spec_for_url
@@ -39,10 +41,7 @@ from qvc.storage.registry import Registry
 from qvc.worktree.materialize import write_entry
 
 if TYPE_CHECKING:
-    from qvc.api.package import Dest, Package, Selector
-    from qvc.api.package_entry import PackageEntry
-    from qvc.ops.push import Dest as PushDest
-    from qvc.ops.push import Selector as PushSelector
+    from qvc.ops.push import Dest, Selector
 
 Where = str | os.PathLike[str] | None
 
@@ -121,120 +120,87 @@ def _dest_prefix(registry_url: str, dest: str) -> str:
     return "" if rel == "." else rel
 
 
-def _set_message(pkg: Package, message: str | None) -> None:
-    if message is not None and not isinstance(message, str):
-        raise UsageError(f"the message must be a string, not {type(message).__name__}")
-    pkg._tree.header["message"] = message
-
-
 # build, push, browse -------------------------------------------------------------------------
 
 
-def build(pkg: Package, name: str, registry: Where, message: str | None) -> str:
-    """See :meth:`qvc.Package.build`."""
+def build(manifest: Manifest, name: str, registry: Where, message: str | None) -> tuple[str, str]:
+    """See :meth:`qvc.Package.build`; returns (registry URL, top hash)."""
     from qvc.ops.build import commit_manifest
     from qvc.ops.push import push_package
 
     validate_package_name(name)
-    _set_message(pkg, message)
-    manifest = pkg.to_manifest()
     target, repo = local_registry(registry)
     if repo is not None and name == repo.package:
         top = commit_manifest(repo, manifest, message).top_hash
     else:
         top = push_package(manifest, name, target, copy=False, force=True).top_hash
     known.remember(target.url, name, top)
-    pkg._tree.known.setdefault((target.url, name), set()).add(top)
-    return top
+    return target.url, top
 
 
-def push(pkg: Package, name: str, registry: Where, *, dest: Dest, message: str | None,
-         selector_fn: Selector, force: bool, dedupe: bool) -> Package:
-    """See :meth:`qvc.Package.push`."""
+def push(manifest: Manifest, name: str, registry: Where, *, dest: Dest,
+         selector: Selector | None,
+         force: bool, dedupe: bool, known_parents: Callable[[str], set[str]]
+         ) -> tuple[str, Manifest | None, str]:
+    """See :meth:`qvc.Package.push`; returns (registry URL, manifest pushed, top hash), the
+    manifest None when ``dedupe`` found it already ``latest`` (nothing pushed).
+    ``known_parents(url)`` names the versions the caller's package came from there."""
     from qvc.ops.push import push_package
 
     validate_package_name(name)
     target, dest = remote_registry(registry, dest, force=force)
-    _set_message(pkg, message)
-    manifest = pkg.to_manifest()
     latest = target.read_latest(name)
-    if dedupe and latest is not None and latest.top_hash == manifest.top_hash():
-        return pkg
-    parents = pkg._tree.known.get((target.url, name), set()) | known.recall(target.url, name)
-    result = push_package(manifest, name, target, dest=_push_dest(dest), force=force,
-                          selector=_push_selector(selector_fn), expected_latest=latest,
-                          known_parents=parents)
+    top = manifest.top_hash()
+    if dedupe and latest is not None and latest.top_hash == top:
+        return target.url, None, top
+    parents = known_parents(target.url) | known.recall(target.url, name)
+    result = push_package(manifest, name, target, dest=dest, force=force, selector=selector,
+                          expected_latest=latest, known_parents=parents)
     known.remember(target.url, name, result.top_hash)
-    pkg._tree.known.setdefault((target.url, name), set()).add(result.top_hash)
-    pushed = type(pkg).from_manifest(result.manifest)
-    pushed._tree.known[(target.url, name)] = {result.top_hash}
-    return pushed
+    return target.url, result.manifest, result.top_hash
 
 
-def _push_dest(dest: Dest) -> PushDest:
-    """Adapt a user ``dest(logical_key, PackageEntry)`` to push's ``(key, Entry)`` form."""
-    if not callable(dest):
-        return dest
-    from qvc.api.package_entry import PackageEntry
-
-    user = dest
-    return lambda key, entry: user(key, PackageEntry.from_entry(entry))
-
-
-def _push_selector(selector: Selector) -> PushSelector | None:
-    if selector is None:
-        return None
-    from qvc.api.package_entry import PackageEntry
-
-    user = selector
-    return lambda key, entry: bool(user(key, PackageEntry.from_entry(entry)))
-
-
-def browse(cls: type[Package], name: str, registry: Where, top_hash: str | None) -> Package:
-    """See :meth:`qvc.Package.browse`."""
+def browse(name: str, registry: Where, top_hash: str | None) -> tuple[str, Manifest, str]:
+    """See :meth:`qvc.Package.browse`; returns (registry URL, manifest, top hash)."""
     validate_package_name(name)
     source, _ = local_registry(registry)
     top = source.resolve(name, top_hash)
-    pkg = cls.from_manifest(source.read_manifest(top))
-    pkg._tree.known[(source.url, name)] = {top}
-    return pkg
+    return source.url, source.read_manifest(top), top
 
 
 # fetch ---------------------------------------------------------------------------------------
 
 
-def fetch_entry(entry: PackageEntry, dest: Where) -> PackageEntry:
-    """See :meth:`qvc.PackageEntry.fetch`: a verified copy, renamed into place."""
+def fetch_entry(physical_key: str, expected: Hash | None, dest: Where) -> str:
+    """See :meth:`qvc.PackageEntry.fetch`: a verified copy, renamed into place; returns the
+    copy's ``file://`` URL."""
     if dest is None:
-        target = Path.cwd() / physical.basename(entry.physical_key)
+        target = Path.cwd() / physical.basename(physical_key)
     else:
         target = physical.local_path(os.fspath(dest)).expanduser().absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_verified(entry, target.parent, target.name)
-    return entry.with_physical_key(target.resolve().as_uri())
+    write_verified(physical_key, expected, target.parent, target.name)
+    return target.resolve().as_uri()
 
 
-def fetch_package(pkg: Package, dest: Path) -> Package:
-    """See :meth:`qvc.Package.fetch`: every entry copied to ``dest/<logical key>``."""
+def fetch_all(entries: Iterable[tuple[str, str, Hash | None]], dest: Path) -> dict[str, str]:
+    """See :meth:`qvc.Package.fetch`: each (logical key, physical key, hash) copied to
+    ``dest/<logical key>``; returns the copies' ``file://`` URLs by logical key."""
     root = physical.local_path(os.fspath(dest)).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
-    copy = type(pkg)()  # same metadata (quilt3 drops it), entries pointing at the copies
-    if not pkg._prefix:
-        copy._tree.header = dict(pkg._tree.header)
-        copy._tree.dir_meta = dict(pkg._tree.dir_meta)
-    for key, entry in pkg.walk():
-        _write_verified(entry, root, key)
-        copy._tree.entries[key] = entry.with_physical_key((root / key).as_uri())
-    return copy
+    copies = {}
+    for key, physical_key, expected in entries:
+        write_verified(physical_key, expected, root, key)
+        copies[key] = (root / key).as_uri()
+    return copies
 
 
-def _write_verified(entry: PackageEntry, root: Path, key: str) -> None:
-    """Copy the entry's data to ``root/key`` through a temp file checked against its hash;
-    folders on the way are never followed through symbolic links."""
+def write_verified(physical_key: str, expected: Hash | None, root: Path, key: str) -> None:
+    """Copy the data at ``physical_key`` to ``root/key`` through a temp file checked against
+    ``expected``; folders on the way are never followed through symbolic links."""
     with tempfile.TemporaryDirectory(prefix="qvc-fetch-", dir=root) as tmp:
         staged = Path(tmp) / "object"
-        physical.copy_to_file(entry.physical_key, staged)
-        expected = entry._hash
+        physical.copy_to_file(physical_key, staged)
         if expected is not None and hash_path(staged, expected.type) != expected:
-            raise CorruptObject(f"the data at {entry.physical_key} does not match its hash")
+            raise CorruptObject(f"the data at {physical_key} does not match its hash")
         write_entry(root, key, staged)
