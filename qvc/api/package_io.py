@@ -34,8 +34,7 @@ from qvc.errors import CorruptObject, UsageError
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Manifest, validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
-from qvc.remote import physical
-from qvc.remote.remotes import checked_for_push, open_remote, resolve_remote, spec_for_url
+from qvc.remote import physical, target
 from qvc.storage.local import LocalStore
 from qvc.storage.registry import Registry
 from qvc.worktree.materialize import write_entry
@@ -66,7 +65,7 @@ def local_registry(registry: Where) -> tuple[Registry, Repo | None]:
         if folder.name == DOT and find_root(folder.parent) == folder.parent:
             repo = Repo(folder.parent)
             return repo.registry, repo
-    return open_remote(spec_for_url(here(), url)), None
+    return target.for_url(here(), url).registry, None
 
 
 def remote_registry(registry: Where, dest: Dest, force: bool = False
@@ -77,18 +76,17 @@ def remote_registry(registry: Where, dest: Dest, force: bool = False
     concurrent push could move ``latest`` unseen."""
     implied, repo = None, here()
     if registry is None:
-        spec = resolve_remote(repo, None)
+        where = target.resolve(repo, None)
     else:
         text, implied = _split_registry(os.fspath(registry))
         if implied and dest is not None:
             raise UsageError(f"{registry!r} is a folder in a registry, and dest is given too",
                              "pass the registry root and use dest for the data location")
-        spec = spec_for_url(repo, normalize_registry_url(text))
+        where = target.for_url(repo, normalize_registry_url(text), dest=implied)
     if isinstance(dest, str):
-        dest = _dest_prefix(spec.url, dest)
-    if not force:
-        spec = checked_for_push(repo, spec)
-    return open_remote(spec), implied or dest or spec.dest
+        dest = _dest_prefix(where.spec.url, dest)
+    where = target.for_push(where, repo, force=force)
+    return where.registry, dest or where.dest
 
 
 def _split_registry(text: str) -> tuple[str, str | None]:

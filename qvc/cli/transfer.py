@@ -82,14 +82,12 @@ def push(
 ) -> None:
     """Push every commit the registry lacks, then move its latest to HEAD."""
     from qvc.ops import push as push_op
-    from qvc.remote.remotes import make_spec, resolve_remote
+    from qvc.remote import target
 
     repo = repo_here()
-    spec = resolve_remote(repo, remote)
-    prefix = make_spec(None, spec.url, dest, spec.endpoint_url, spec.profile).dest if dest else None
+    where = target.resolve(repo, remote, dest=dest)
     with Bar("push") as bar:
-        result = push_op.push(repo, spec, dest=prefix, force=force, copy=not no_copy,
-                              progress=bar)
+        result = push_op.push(repo, where, force=force, copy=not no_copy, progress=bar)
     if as_json:
         emit_json({"top_hash": result.top_hash, "uploaded": result.uploaded,
                    "skipped": result.skipped, "bytes": result.bytes_uploaded,
@@ -135,11 +133,11 @@ def fetch(
     """Download the remote's versions (manifests, and the data of its latest); the work tree
     is left alone."""
     from qvc.ops import clone as clone_op
-    from qvc.remote.remotes import resolve_remote
+    from qvc.remote import target
 
     repo = repo_here()
     with Bar("fetch") as bar:
-        result = clone_op.fetch(repo, resolve_remote(repo, remote), progress=bar)
+        result = clone_op.fetch(repo, target.resolve(repo, remote), progress=bar)
     if as_json:
         emit_json(_fetch_json(result))
         return
@@ -160,11 +158,11 @@ def pull(
 ) -> None:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest."""
     from qvc.ops import clone as clone_op
-    from qvc.remote.remotes import resolve_remote
+    from qvc.remote import target
 
     repo = repo_here()
     with Bar("pull") as bar:
-        result = clone_op.pull(repo, resolve_remote(repo, remote), progress=bar)
+        result = clone_op.pull(repo, target.resolve(repo, remote), progress=bar)
     if as_json:
         emit_json({**_fetch_json(result.fetch), "old_head": result.old_head,
                    "head": result.new_head, "updated": result.updated,
@@ -187,11 +185,11 @@ def delete(
     """Delete a package (or one version) from a registry: pointers only, never data."""
     from qvc.core.repo import Repo, find_root
     from qvc.ops import delete as delete_op
-    from qvc.remote.remotes import open_remote, resolve_remote
+    from qvc.remote import target
 
     root = find_root(Path.cwd())
-    spec = resolve_remote(Repo(root) if root else None, registry)
-    result = delete_op.delete(open_remote(spec), name, rev)
+    result = delete_op.delete(target.resolve(Repo(root) if root else None, registry).registry,
+                              name, rev)
     if as_json:
         emit_json({"package": result.package, "registry": result.registry,
                    "top_hash": result.top_hash, "pointers": result.pointers,

@@ -22,9 +22,11 @@ from qvc.core.index import Index
 from qvc.core.repo import Commit, Repo
 from qvc.errors import BadRevision, RemoteConflict, UsageError
 from qvc.git import pin
+from qvc.git.gitlink import link_work_tree
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
-from qvc.remote.remotes import RemoteSpec, add_remote, make_spec, open_remote
+from qvc.remote.remotes import RemoteSpec, add_remote, make_spec
+from qvc.remote.target import Target, of_spec
 from qvc.remote.transfer import (
     NoProgress,
     Progress,
@@ -52,11 +54,11 @@ class FetchResult:
     manifest: Manifest | None = field(default=None, repr=False)  # the target's, as read
 
 
-def fetch(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
+def fetch(repo: Repo, target: Target, *, rev: str | None = None,
           progress: Progress | None = None) -> FetchResult:
-    """Fetch every version of the package from ``spec`` and the objects of REV (latest)."""
+    """Fetch every version of the package from ``target`` and the objects of REV (latest)."""
     with repo.lock():
-        return fetch_locked(repo, spec, open_remote(spec), rev=rev, progress=progress)
+        return fetch_locked(repo, target.spec, target.registry, rev=rev, progress=progress)
 
 
 def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str | None,
@@ -158,7 +160,7 @@ class PullResult:
         return self.old_head != self.new_head
 
 
-def pull(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
+def pull(repo: Repo, target: Target, *, rev: str | None = None,
          progress: Progress | None = None) -> PullResult:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV).
 
@@ -166,7 +168,7 @@ def pull(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
     (DirtyWorkTree) when tracked files have uncommitted changes; nothing is lost either way.
     """
     with repo.lock():
-        fetched = fetch_locked(repo, spec, open_remote(spec), rev=rev, progress=progress)
+        fetched = fetch_locked(repo, target.spec, target.registry, rev=rev, progress=progress)
         head_id = repo.head_id()
         old = repo.commit(head_id).top_hash if head_id else None
         result = PullResult(fetched, old, old)
@@ -216,12 +218,13 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"{target} already exists and is not an empty folder",
                          "clone into a new folder: qvc clone REGISTRY NAME DIR")
-    registry = open_remote(spec)
+    registry = of_spec(spec).registry
     registry.resolve(name, rev)  # fail before creating anything if the package is not there
     created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     try:
         repo = Repo.init(target, name)
+        link_work_tree(repo.root, repo.package)
         crashpoints.reach("clone.after_init")
         add_remote(repo, spec, default=True)
         with repo.lock():

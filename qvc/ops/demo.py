@@ -14,11 +14,13 @@ from pathlib import Path
 
 from qvc.core.repo import Repo
 from qvc.errors import IntegrityError, UsageError
+from qvc.git.gitlink import link_work_tree
 from qvc.ops import add as add_op
 from qvc.ops import clone as clone_op
 from qvc.ops import commit as commit_op
 from qvc.ops import push as push_op
 from qvc.remote.remotes import add_remote, make_spec
+from qvc.remote.target import of_spec
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.treewalk import walk
 
@@ -77,12 +79,13 @@ def demo(folder: Path) -> DemoResult:
     work.mkdir()
     _write(work, sample_files(1))
     repo = Repo.init(work, PACKAGE)
+    link_work_tree(repo.root, repo.package)
     result.note(f"qvc init {PACKAGE}", f"tracking {work}")
     add_op.add(repo, ["."], cwd=work)
     first = commit_op.commit(repo, "first version", meta={"source": "qvc demo"})
     result.note('qvc add . && qvc commit -m "first version"', f"top hash {first.top_hash}")
     spec = add_remote(repo, make_spec("origin", str(registry)), default=True)
-    pushed = push_op.push(repo, spec)
+    pushed = push_op.push(repo, of_spec(spec))
     result.note(f"qvc remote add origin {registry} && qvc push",
                 f"{pushed.uploaded} objects uploaded")
     for key in sample_files(1):
@@ -90,7 +93,7 @@ def demo(folder: Path) -> DemoResult:
     _write(work, sample_files(2))
     add_op.add(repo, ["."], cwd=work)
     commit_op.commit(repo, "more rows; notes replace labels")
-    pushed = push_op.push(repo, spec)
+    pushed = push_op.push(repo, of_spec(spec))
     result.note("edit files, qvc add . && qvc commit && qvc push",
                 f"top hash {pushed.top_hash}, {pushed.uploaded} uploaded, {pushed.skipped} reused")
     cloned = clone_op.clone(str(registry), PACKAGE, folder / "clone")

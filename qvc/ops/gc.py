@@ -22,7 +22,7 @@ from qvc.core.index import version_hash
 from qvc.core.repo import Commit, Repo
 from qvc.errors import IntegrityError, RepositoryError
 from qvc.quilt.hashing import Hash
-from qvc.remote import remotes
+from qvc.remote import target
 from qvc.storage.registry import PACKAGES
 from qvc.sysio import crashpoints
 
@@ -200,13 +200,14 @@ def gc_remote(repo: Repo, remote: str | None = None, *, grace: float = DEFAULT_R
     """Abort the unfinished multipart uploads older than ``grace`` seconds under this
     package's data prefix on a remote (what killed pushes leave behind, billed but invisible).
     Folder registries have no multipart uploads."""
-    spec = remotes.resolve_remote(repo, remote)
+    resolved = target.resolve(repo, remote)
+    spec = resolved.spec
     result = RemoteGcResult(spec.name or spec.url, dry_run=dry_run)
     if not spec.is_s3:
         return result
     from qvc.storage.s3 import S3Store  # boto3 is imported only when a remote is S3
 
-    store = remotes.open_spec_store(spec)
+    store = resolved.registry.store
     assert isinstance(store, S3Store)
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace)
     for upload in store.list_multipart_uploads(spec.dest or f"{repo.package}/"):

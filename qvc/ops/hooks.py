@@ -22,7 +22,7 @@ from pathlib import Path
 from qvc.core.repo import DOT, Repo
 from qvc.errors import BadManifest, QvcError, RepositoryError
 from qvc.git import pin as pins
-from qvc.git.gitlink import GitRepo
+from qvc.git.gitlink import GitRepo, link_work_tree
 from qvc.ops.status import status
 
 ZERO = "0" * 40
@@ -218,20 +218,20 @@ def _file(folder: Folder) -> bytes | None:
 
 def _check_remote(folder: Folder, pinned: pins.Pin, report: HookReport) -> Problem | None:
     from qvc.conf import settings  # remotes may need boto3: only pre-push pays for it
-    from qvc.remote import remotes
+    from qvc.remote import target
 
     assert pinned.top_hash is not None
     top = pinned.top_hash
     try:
-        spec = remotes.resolve_remote(folder.repo, pinned.remote)
-        registry = remotes.open_remote(spec)
+        remote = target.resolve(folder.repo, pinned.remote)
+        registry = remote.registry
         if registry.has_manifest(top):
             return None
-        where = spec.url
+        where = remote.spec.url
         if folder.repo is not None and _true(settings.get(folder.repo, "push.hooks")):
             from qvc.ops.push import push
 
-            push(folder.repo, spec)  # HEAD's history, so the pin's version when it is in it
+            push(folder.repo, remote)  # HEAD's history, so the pin's version when it is in it
             if registry.has_manifest(top):
                 report.notes.append(f"{folder.shown()}: pushed {top[:12]} to {where}")
                 return None
@@ -303,11 +303,10 @@ def _sync_one(folder: Folder, pinned: pins.Pin, report: HookReport) -> None:
 
 def _fetch(folder: Folder, repo: Repo, pinned: pins.Pin) -> None:
     from qvc.ops.clone import fetch
-    from qvc.remote import remotes
+    from qvc.remote import target
 
     assert pinned.top_hash is not None
-    spec = remotes.resolve_remote(repo, pinned.remote)
-    fetch(repo, spec, rev=pinned.top_hash)
+    fetch(repo, target.resolve(repo, pinned.remote), rev=pinned.top_hash)
 
 
 def _bootstrap(folder: Folder, pinned: pins.Pin, report: HookReport) -> Repo | None:
@@ -321,6 +320,7 @@ def _bootstrap(folder: Folder, pinned: pins.Pin, report: HookReport) -> Repo | N
             f"{pinned.package} --rev {_short(pinned.top_hash)}'")
         return None
     repo = Repo.init(folder.root, pinned.package)
+    link_work_tree(repo.root, repo.package)
     remotes.add_remote(repo, remotes.make_spec("origin", pinned.remote), default=True)
     report.notes.append(f"{folder.shown()}: created a qvc repository for {pinned.package} "
                         f"with remote origin {pinned.remote}")

@@ -23,7 +23,7 @@ from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.physical import copy_to_file
-from qvc.remote.remotes import RemoteSpec, checked_for_push, open_remote
+from qvc.remote.target import Target, for_push
 from qvc.remote.transfer import (
     NoProgress,
     Progress,
@@ -247,14 +247,14 @@ class RepoPushResult:
     moved_latest: bool = False
 
 
-def push(repo: Repo, spec: RemoteSpec, *, dest: str | None = None, force: bool = False,
-         copy: bool = True, progress: Progress | None = None) -> RepoPushResult:
-    """Push every commit of HEAD's history the registry lacks (oldest first), then move
-    ``latest`` to HEAD. Refused if the registry's ``latest`` is not in HEAD's history, or if
-    the remote is known to ignore conditional writes (unless ``force``)."""
-    if not force:
-        spec = checked_for_push(repo, spec)
-    registry = open_remote(spec)
+def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
+         progress: Progress | None = None) -> RepoPushResult:
+    """Push every commit of HEAD's history the registry lacks (oldest first), its data under
+    ``target.dest``, then move ``latest`` to HEAD. Refused if the registry's ``latest`` is not
+    in HEAD's history, or if the remote is known to ignore conditional writes (unless
+    ``force``)."""
+    target = for_push(target, repo, force=force)
+    spec, registry = target.spec, target.registry
     name = repo.package
     with repo.lock():
         head_id = repo.head_id()
@@ -271,7 +271,7 @@ def push(repo: Repo, spec: RemoteSpec, *, dest: str | None = None, force: bool =
         if copy:
             reuse.learn_latest(name, latest)
         staged = _stage_missing(repo, registry, history, remote_tops, reuse, result,
-                                dest=dest or spec.dest, copy=copy, progress=progress)
+                                dest=target.dest, copy=copy, progress=progress)
         if not force:
             recheck(name, registry, latest)
         pointers = [registry.write_pointer(name, top, ts) for top, ts in staged]

@@ -19,7 +19,7 @@ from qvc.errors import BadRevision, CorruptObject, QvcError
 from qvc.ops.gc import local_manifests, reachable
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry, Manifest
-from qvc.remote import remotes, transfer
+from qvc.remote import target, transfer
 
 Progress = Callable[[int, int], None]  # (bytes checked so far, bytes to check)
 
@@ -129,8 +129,8 @@ def repair(repo: Repo, top: str, entries: list[Entry], remote: str | None = None
 
     A corrupt local copy is deleted only once the remote is known to hold the version.
     """
-    spec = remotes.resolve_remote(repo, remote)
-    registry = remotes.open_remote(spec)
+    resolved = target.resolve(repo, remote)
+    spec, registry = resolved.spec, resolved.registry
     try:
         theirs = registry.read_manifest(top)
     except BadRevision:
@@ -166,7 +166,7 @@ def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,
     recomputed) and, per entry, that the object exists with the recorded size and, where the
     store keeps a SHA-256 checksum, the recorded hash. Versions: REV, else every pointer of
     this package on the remote."""
-    registry = remotes.open_remote(remotes.resolve_remote(repo, remote))
+    registry = target.resolve(repo, remote).registry
     if rev is not None:
         tops = {repo.commit(repo.resolve(rev)).top_hash}
     else:
