@@ -73,7 +73,8 @@ class Index:
         except (DamagedIndex, ValueError):
             raise RepositoryError(
                 f"the index {path} is damaged",
-                "delete it and run 'qvc reset' to rebuild it from HEAD",
+                "delete it, then run 'qvc checkout --force HEAD' to rebuild it from HEAD "
+                "(work-tree files that differ from HEAD are overwritten too)",
             ) from None
 
     def save(self, path: Path) -> None:

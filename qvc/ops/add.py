@@ -69,7 +69,7 @@ def _add_one(
         validate_key(key)  # a name no manifest may hold (the walk skips these silently)
         if not force and rules.ignored_path(key):
             raise PathError(f"{shown} is ignored by a .qvcignore file",
-                            "use 'qvc add -f' to add it anyway")
+                            "use 'qvc add -f PATH' to add it anyway")
         files[key] = None
     elif target.is_dir() and not target.is_symlink():
         _add_folder(repo, index, rules, key, force, meta, result, progress, tracked_only)

@@ -39,7 +39,8 @@ def commit_manifest(repo: Repo, manifest: Manifest, message: str | None) -> Buil
         if any(index.staged_changes()):
             raise DirtyWorkTree(
                 f"{repo.root} has staged changes that are not committed",
-                "commit them with 'qvc commit' (or unstage them) before building into it",
+                "commit them with 'qvc commit -m MESSAGE' (or unstage them) before building "
+                "into it",
             )
         stored, copied = _ingest(repo, manifest)
         top = stored.top_hash()

@@ -178,8 +178,8 @@ def pull(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
             raise RemoteConflict(
                 f"your history and {fetched.remote} have diverged "
                 f"({ahead} local and {behind} remote commit(s) differ)",
-                "push your work elsewhere or reset to the remote version; qvc pull only "
-                "fast-forwards",
+                "'qvc pull' only fast-forwards: push your work elsewhere ('qvc push REMOTE'), "
+                f"or take the remote version with 'qvc checkout {fetched.target[:12]}'",
             )
         if not behind:
             return result

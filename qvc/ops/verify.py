@@ -136,7 +136,8 @@ def repair(repo: Repo, top: str, entries: list[Entry], remote: str | None = None
     except BadRevision:
         raise CorruptObject(f"{spec.name or spec.url} does not have version {top[:12]}, so its "
                             "damaged objects cannot be repaired from there",
-                            "repair from another remote: qvc verify --repair REMOTE") from None
+                            "repair from another remote: 'qvc verify --repair --registry REMOTE'"
+                            ) from None
     wanted = [theirs.entries[e.logical_key] for e in entries if e.logical_key in theirs.entries]
     transfer.check_remote_keys(registry.store, wanted, f"manifest {top[:12]} in {spec.url}")
     for entry in wanted:
