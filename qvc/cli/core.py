@@ -1,4 +1,5 @@
-"""Commands of the local repository: init, add, rm, status, commit, log, show, ls."""
+"""Commands of the local repository: init, add, rm, status, commit, log, show, ls, and the
+demo."""
 
 from __future__ import annotations
 

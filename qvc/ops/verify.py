@@ -1,9 +1,9 @@
 """qvc verify: re-hash local manifests and objects and say what is missing or damaged.
 
 Each selected manifest is read back through the registry, which recomputes its top hash; each
-object an entry names is re-hashed once however many entries share it. Nothing is repaired
-here: the result says which entries of which versions are affected, and ``qvc fetch`` brings
-intact copies from a remote.
+object an entry names is re-hashed once however many entries share it. The result says which
+entries of which versions are affected; :func:`repair_all` (``qvc verify --repair``) then
+replaces those objects with verified copies from a remote that has the versions.
 """
 
 from __future__ import annotations
