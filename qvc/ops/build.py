@@ -25,10 +25,7 @@ from qvc.remote.transfer import local_source, object_key
 
 @dataclass
 class BuildResult:
-    commit_id: str
     top_hash: str
-    pointer: str
-    copied: int  # objects the store did not have yet
 
 
 def commit_manifest(repo: Repo, manifest: Manifest, message: str | None) -> BuildResult:
@@ -42,25 +39,23 @@ def commit_manifest(repo: Repo, manifest: Manifest, message: str | None) -> Buil
                 "commit them with 'qvc commit -m MESSAGE' (or unstage them) before building "
                 "into it",
             )
-        stored, copied = _ingest(repo, manifest)
+        stored = _ingest(repo, manifest)
         top = stored.top_hash()
-        commit_id, pointer = record_commit(repo, stored, top, message or "",
-                                           {"via": "Package.build"})
+        commit_id, _ = record_commit(repo, stored, top, message or "",
+                                     {"via": "Package.build"})
         _reset_index(index, stored, commit_id)
         repo.save_index(index)
-    return BuildResult(commit_id, top, pointer, copied)
+    return BuildResult(top)
 
 
-def _ingest(repo: Repo, manifest: Manifest) -> tuple[Manifest, int]:
-    """The manifest with every entry's data in the object store, and how many were copied."""
+def _ingest(repo: Repo, manifest: Manifest) -> Manifest:
+    """The manifest with every entry's data in the object store."""
     entries = {}
-    copied = 0
     for key, entry in manifest.entries.items():
         if not repo.objects.has(entry.hash, entry.size):
             _store(repo, entry)
-            copied += 1
         entries[key] = replace(entry, physical_key=object_key(repo.objects, entry.hash))
-    return Manifest(dict(manifest.header), entries, dict(manifest.dir_meta)), copied
+    return Manifest(dict(manifest.header), entries, dict(manifest.dir_meta))
 
 
 def _store(repo: Repo, entry: Entry) -> None:
