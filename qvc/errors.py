@@ -89,7 +89,8 @@ class LockHeld(ConflictError):
 
 
 class DirtyWorkTree(ConflictError):
-    default_hint = "commit or stash your changes first, or pass --force to discard them"
+    default_hint = ("commit your changes first ('qvc commit -a -m MESSAGE'), or pass --force "
+                    "to discard them")
 
 
 class RemoteConflict(ConflictError):
@@ -116,7 +117,8 @@ class BadManifest(IntegrityError):
 
 
 class CorruptObject(IntegrityError):
-    default_hint = "run 'qvc verify' to list damage; 'qvc fetch' repairs objects from a remote"
+    default_hint = ("run 'qvc verify' to list damage; 'qvc verify --repair' fetches intact "
+                    "copies from the default remote")
 
 
 class ResourceError(QvcError):

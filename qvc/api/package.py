@@ -1,6 +1,7 @@
-"""``qvc.Package`` and ``qvc.PackageEntry``: quilt3's in-memory package, over qvc's Manifest.
+"""``qvc.Package``: quilt3's in-memory package, over qvc's Manifest.
 
-A Package is an editable set of entries plus package metadata. It does no I/O of its own:
+A Package is an editable set of entries (:class:`qvc.api.package_entry.PackageEntry`) plus
+package metadata. It does no I/O of its own:
 sizing, hashing and reading data go through :mod:`qvc.remote.physical`; building, pushing and
 browsing go through :mod:`qvc.api.package_io`. ``p["folder"]`` is a view on the same package, so
 changes made through it show in ``p``, as in quilt3.

@@ -1,4 +1,5 @@
-"""Commands of the local repository: init, add, rm, status, commit, log, show, ls."""
+"""Commands of the local repository: init, add, rm, status, commit, log, show, ls, and the
+demo."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _explain_git_link(git: GitLink) -> None:
     written = ", ".join(str(p.relative_to(git.git_root)) for p in git.written)
     typer.echo(f"Inside the git work tree {git.git_root}; wrote {written or 'nothing new'}")
     typer.echo("  .qvc/ and the data files stay out of git (.gitignore); git tracks qvc.pin, "
-               "the data\n  version, which every qvc commit, checkout and pull updates.")
+               "the data\n  version, which qvc updates on every commit, checkout and pull.")
     typer.echo("  Commit qvc.pin, .gitignore and .qvcignore with your code, then run "
                "'qvc install-hooks'\n  so git checks and follows the pinned data.")
     if git.data_is_git_root:

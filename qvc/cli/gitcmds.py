@@ -87,7 +87,7 @@ def hook(
         _finish(hooks.pre_push_check(Path.cwd(), stdin), "git push")
     elif _branch_checkout(name, args):
         try:  # git cannot undo a checkout or merge: warn, never fail
-            report = hooks.sync(Path.cwd(), name)
+            report = hooks.sync(Path.cwd())
         except QvcError as exc:
             typer.echo(f"qvc: warning: data not synced: {exc.message}", err=True)
             return

@@ -1,1 +1,2 @@
-"""Settings: user-level and work-tree values, and remembered registries."""
+"""Settings: user-level and work-tree values, and the versions this user wrote to each
+registry."""

@@ -150,4 +150,5 @@ def _refuse_dirty(paths: list[str], what: str) -> None:
     if paths:
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         raise DirtyWorkTree(f"{what}: {shown}",
-                            "commit them first (qvc commit -a) or move them away, then pull again")
+                            "commit them first ('qvc commit -a -m MESSAGE') or move them away, "
+                            "then pull again")

@@ -73,7 +73,8 @@ class Index:
         except (DamagedIndex, ValueError):
             raise RepositoryError(
                 f"the index {path} is damaged",
-                "delete it and run 'qvc reset' to rebuild it from HEAD",
+                "delete it: the next command rebuilds it from HEAD, and 'qvc status' then "
+                "shows how the files differ (staged changes must be added again)",
             ) from None
 
     def save(self, path: Path) -> None:

@@ -95,7 +95,7 @@ class ObjectStore:
 
     def flush_soon(self) -> None:
         """Start writing what is written so far to disk, in a forked process, so the kernel's
-        writeback (for 100k small objects, 0.8 s of one CPU) overlaps the work that follows
+        writeback (CPU time that grows with the number of objects) overlaps the work that follows
         instead of all of it waiting in :meth:`sync`, which still makes everything durable
         itself."""
         if self._flusher is not None:

@@ -32,7 +32,6 @@ class AddResult:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
-    bytes_hashed: int = 0
 
 
 def add(
@@ -69,7 +68,7 @@ def _add_one(
         validate_key(key)  # a name no manifest may hold (the walk skips these silently)
         if not force and rules.ignored_path(key):
             raise PathError(f"{shown} is ignored by a .qvcignore file",
-                            "use 'qvc add -f' to add it anyway")
+                            "use 'qvc add -f PATH' to add it anyway")
         files[key] = None
     elif target.is_dir() and not target.is_symlink():
         _add_folder(repo, index, rules, key, force, meta, result, progress, tracked_only)
@@ -158,7 +157,6 @@ def _stage_object(
 ) -> None:
     """Stage ``key`` as the stored object ``h`` read from a file with stat ``st``."""
     old = index.staged_version(key)
-    result.bytes_hashed += st.size
     old_meta = old[3] if old is not None else {}
     new_meta = old_meta if meta is _KEEP else ({"user_meta": meta} if meta is not None else {})
     version = [st.size, h.type, h.value, new_meta]
@@ -173,7 +171,6 @@ def _stage_object(
 @dataclass
 class RmResult:
     removed: list[str] = field(default_factory=list)
-    deleted_files: list[str] = field(default_factory=list)
 
 
 def rm(
@@ -204,7 +201,6 @@ def rm(
                     continue  # gone, not a regular file, or behind a symlinked folder
                 try:
                     (repo.root / k).unlink()
-                    result.deleted_files.append(k)
                 except FileNotFoundError:
                     pass
                 except OSError as exc:

@@ -28,10 +28,7 @@ from qvc.remote.transfer import local_source, object_key
 
 @dataclass
 class BuildResult:
-    commit_id: str
     top_hash: str
-    pointer: str
-    copied: int  # objects the store did not have yet
 
 
 def commit_manifest(repo: Repo, manifest: Manifest, message: str | None) -> BuildResult:
@@ -42,28 +39,27 @@ def commit_manifest(repo: Repo, manifest: Manifest, message: str | None) -> Buil
         if any(index.staged_changes()):
             raise DirtyWorkTree(
                 f"{repo.root} has staged changes that are not committed",
-                "commit them with 'qvc commit' (or unstage them) before building into it",
+                "commit them with 'qvc commit -m MESSAGE' (or unstage them) before building "
+                "into it",
             )
-        stored, copied = _ingest(repo, manifest)
+        stored = _ingest(repo, manifest)
         top = stored.top_hash()
-        commit_id, pointer = record_commit(repo, stored, top, message or "",
-                                           {"via": "Package.build"})
+        commit_id, _ = record_commit(repo, stored, top, message or "",
+                                     {"via": "Package.build"})
         _reset_index(index, stored, commit_id)
         move_head(repo, commit_id, index, f"build: {message or ''}".rstrip(),
                   record_pointers=False, after_head=pin.refresh)
-    return BuildResult(commit_id, top, pointer, copied)
+    return BuildResult(top)
 
 
-def _ingest(repo: Repo, manifest: Manifest) -> tuple[Manifest, int]:
-    """The manifest with every entry's data in the object store, and how many were copied."""
+def _ingest(repo: Repo, manifest: Manifest) -> Manifest:
+    """The manifest with every entry's data in the object store."""
     entries = {}
-    copied = 0
     for key, entry in manifest.entries.items():
         if not repo.objects.has(entry.hash, entry.size):
             _store(repo, entry)
-            copied += 1
         entries[key] = replace(entry, physical_key=object_key(repo.objects, entry.hash))
-    return Manifest(dict(manifest.header), entries, dict(manifest.dir_meta)), copied
+    return Manifest(dict(manifest.header), entries, dict(manifest.dir_meta))
 
 
 def _store(repo: Repo, entry: Entry) -> None:

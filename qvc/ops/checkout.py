@@ -125,7 +125,7 @@ def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
         raise DirtyWorkTree(
             f"checkout would overwrite or delete uncommitted changes in {len(listed)} file(s): "
             + ", ".join(listed[:10]) + more,
-            "commit them ('qvc commit -a'), or pass --force to discard them")
+            "commit them ('qvc commit -a -m MESSAGE'), or pass --force to discard them")
 
 
 def _differs(repo: Repo, key: str, entry: Entry) -> bool:
@@ -164,8 +164,9 @@ def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> dict[Hash, by
     if missing:
         raise CorruptObject(
             f"{len(missing)} object(s) of this version are not stored locally: "
-            + _keys(missing), "add a remote that has this version ('qvc remote add') and run "
-            "'qvc fetch', then check out again; the work tree was not changed")
+            + _keys(missing), "add a remote that has this version ('qvc remote add --default "
+            "NAME URL'), then check out again: checkout fetches missing objects from the default "
+            "remote; the work tree was not changed")
     if bad:
         raise CorruptObject(
             f"{len(bad)} stored object(s) are corrupt (content does not match the hash): "

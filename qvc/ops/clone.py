@@ -139,7 +139,8 @@ def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timest
 def localize(repo: Repo, manifest: Manifest) -> Manifest:
     """The same manifest with every physical key pointing into the local object store."""
     root, name = objects_url(repo.objects), repo.objects.name
-    entries = {k: Entry(k, root + name(e.hash), e.size, e.hash, e.meta)  # not replace(): 4x
+    # Entry(...), not dataclasses.replace(), which looks up every field again for each entry
+    entries = {k: Entry(k, root + name(e.hash), e.size, e.hash, e.meta)
                for k, e in manifest.entries.items()}
     return Manifest(header=dict(manifest.header), entries=entries, dir_meta=dict(manifest.dir_meta))
 
@@ -181,8 +182,8 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None,
             raise RemoteConflict(
                 f"your history and {fetched.remote} have diverged "
                 f"({ahead} local and {behind} remote commit(s) differ)",
-                "push your work elsewhere or reset to the remote version; qvc pull only "
-                "fast-forwards",
+                "'qvc pull' only fast-forwards: push your work elsewhere ('qvc push REMOTE'), "
+                f"or take the remote version with 'qvc checkout {fetched.target[:12]}'",
             )
         if not behind:
             return result

@@ -92,15 +92,17 @@ def demo(folder: Path) -> DemoResult:
         (work / key).unlink()
     _write(work, sample_files(2))
     add_op.add(repo, ["."], cwd=work)
-    commit_op.commit(repo, "more rows; notes replace labels")
+    second = "more rows; notes replace labels"
+    commit_op.commit(repo, second)
     pushed = push_op.push(repo, of_spec(spec))
-    result.note("edit files, qvc add . && qvc commit && qvc push",
+    result.note(f'edit files, qvc add . && qvc commit -m "{second}" && qvc push',
                 f"top hash {pushed.top_hash}, {pushed.uploaded} uploaded, {pushed.skipped} reused")
     cloned = clone_op.clone(str(registry), PACKAGE, folder / "clone")
     _check_tree(cloned.root, sample_files(2), "the clone")
     result.note(f"qvc clone {registry} {PACKAGE} clone", "every file identical to version 2")
     old = clone_op.clone(str(registry), PACKAGE, folder / "clone-v1", rev=first.top_hash[:10])
     _check_tree(old.root, sample_files(1), "the clone of version 1")
-    result.note(f"qvc clone ... --rev {first.top_hash[:10]}", "version 1 restored byte for byte")
+    result.note(f"qvc clone {registry} {PACKAGE} clone-v1 --rev {first.top_hash[:10]}",
+                "version 1 restored byte for byte")
     return result
 

@@ -103,11 +103,6 @@ def _partial(header: bytes, rows: list[bytes], top: str) -> Manifest:
     return parse(b"\n".join([header, *rows]), source=f"manifest {top[:12]}")
 
 
-def _head_top(repo: Repo) -> str | None:
-    head = repo.head()
-    return head.top_hash if head else None
-
-
 def work_tree_manifest(repo: Repo, index: Index) -> Manifest:
     """Tracked files as they are on disk (missing files left out), with their staged meta."""
     root = str(repo.root)

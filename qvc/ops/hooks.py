@@ -25,8 +25,6 @@ from qvc.git import pin as pins
 from qvc.git.gitlink import GitRepo, link_work_tree
 from qvc.ops.status import status
 
-ZERO = "0" * 40
-
 
 @dataclass
 class Problem:
@@ -39,7 +37,6 @@ class Problem:
 
 @dataclass
 class HookReport:
-    hook: str
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a hook did, or warnings
 
@@ -87,7 +84,7 @@ def linked_folders(git: GitRepo) -> list[Folder]:
 def pre_commit_check(start: Path) -> HookReport:
     """Problems that should stop a git commit (see the module docstring)."""
     git = discover(start)
-    report = HookReport("pre-commit")
+    report = HookReport()
     staged = list(git.index_paths())
     for folder in linked_folders(git):
         if folder.repo is None:
@@ -192,7 +189,7 @@ def pushed_commits(stdin: str) -> list[str]:
 def pre_push_check(start: Path, stdin: str = "") -> HookReport:
     """Every pin in the pushed commits must name a version its remote registry holds."""
     git = discover(start)
-    report = HookReport("pre-push")
+    report = HookReport()
     commits = pushed_commits(stdin)
     for folder in linked_folders(git):
         path = folder.shown(pins.PIN_FILE)
@@ -251,10 +248,10 @@ def _true(value: object) -> bool:
 # post-checkout / post-merge ------------------------------------------------------------------
 
 
-def sync(start: Path, hook: str = "sync") -> HookReport:
+def sync(start: Path) -> HookReport:
     """Bring every linked data folder to the version its pin names (see the module doc)."""
     git = discover(start)
-    report = HookReport(hook)
+    report = HookReport()
     for folder in linked_folders(git):
         try:
             pinned = pins.read(folder.root)

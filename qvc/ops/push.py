@@ -209,7 +209,8 @@ class _source:
             if not path.is_file():
                 raise CorruptObject(
                     f"the data of {self.entry.logical_key!r} is missing: {path}",
-                    "run 'qvc verify'; 'qvc fetch' restores objects of fetched versions",
+                    "run 'qvc verify'; 'qvc verify --repair' fetches intact copies from a "
+                    "remote that has them",
                 )
             return path
         self._tmp = tempfile.TemporaryDirectory(prefix="qvc-push-")

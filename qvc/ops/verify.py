@@ -1,9 +1,9 @@
 """qvc verify: re-hash local manifests and objects and say what is missing or damaged.
 
 Each selected manifest is read back through the registry, which recomputes its top hash; each
-object an entry names is re-hashed once however many entries share it. Nothing is repaired
-here: the result says which entries of which versions are affected, and ``qvc fetch`` brings
-intact copies from a remote.
+object an entry names is re-hashed once however many entries share it. The result says which
+entries of which versions are affected; :func:`repair_all` (``qvc verify --repair``) then
+replaces those objects with verified copies from a remote that has the versions.
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def repair(repo: Repo, top: str, entries: list[Entry], remote: str | None = None
     except BadRevision:
         raise CorruptObject(f"{spec.name or spec.url} does not have version {top[:12]}, so its "
                             "damaged objects cannot be repaired from there",
-                            "repair from another remote: qvc verify --repair REMOTE") from None
+                            "repair from another remote: 'qvc verify --repair --registry REMOTE'"
+                            ) from None
     wanted = [theirs.entries[e.logical_key] for e in entries if e.logical_key in theirs.entries]
     transfer.check_remote_keys(registry.store, wanted, f"manifest {top[:12]} in {spec.url}")
     for entry in wanted:

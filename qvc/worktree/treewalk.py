@@ -1,12 +1,11 @@
 """Walking the work tree: every regular, non-ignored file with its stat, in Quilt walk order.
 
 Two passes. The first lists folders (``scandir``: names and file types, no ``stat``), honours
-``.qvcignore`` and orders the names. The second ``lstat``s the files found. In Python the
-second pass costs about 3 microseconds a file, half of it building the stat result while
-holding the interpreter lock, so threads do not speed it up; on Linux a large tree is split
-between this process and forked children (as git splits its index refresh between threads),
-each sending back its stats as one array. A child that fails costs time, not results: its
-share is then done here.
+``.qvcignore`` and orders the names. The second ``lstat``s the files found. In Python much of
+the second pass is building each stat result, which holds the interpreter lock, so threads do
+not speed it up; on Linux a large tree is split between this process and forked children (as
+git splits its index refresh between threads), each sending back its stats as one array. A
+child that fails costs time, not results: its share is then done here.
 
 Folders are opened relative to their parent without following links; the second pass reopens
 each by its path and checks it is still the folder the first pass listed, so a folder swapped
