@@ -202,12 +202,9 @@ def gc_remote(repo: Repo, remote: str | None = None, *, grace: float = DEFAULT_R
     Folder registries have no multipart uploads."""
     spec = remotes.resolve_remote(repo, remote)
     result = RemoteGcResult(spec.name or spec.url, dry_run=dry_run)
-    if not spec.is_s3:
-        return result
-    from qvc.storage.s3 import S3Store  # boto3 is imported only when a remote is S3
-
     store = remotes.open_spec_store(spec)
-    assert isinstance(store, S3Store)
+    if not store.capabilities.multipart:
+        return result
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace)
     for upload in store.list_multipart_uploads(spec.dest or f"{repo.package}/"):
         if upload.initiated > cutoff:

@@ -107,7 +107,7 @@ def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: De
         result = upload_data(manifest, name, registry, dest=dest, selector=selector,
                              reuse=reuse, progress=progress or NoProgress())
     else:
-        if registry.url.startswith("s3://"):  # a folder registry is read where the files are
+        if registry.store.capabilities.remote:  # a folder registry is read where the files are
             warn_unreachable(manifest)
         result = PushResult(top, manifest)
     assert result.manifest.top_hash() == top
