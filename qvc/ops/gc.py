@@ -23,7 +23,6 @@ from qvc.core.repo import Commit, Repo
 from qvc.errors import IntegrityError, RepositoryError
 from qvc.quilt.hashing import Hash
 from qvc.remote import remotes
-from qvc.storage.registry import PACKAGES
 from qvc.sysio import crashpoints
 
 DEFAULT_GRACE = 3600
@@ -46,7 +45,7 @@ def pointer_tops(repo: Repo) -> set[str]:
 
 def local_manifests(repo: Repo) -> set[str]:
     """Every manifest stored in the local registry."""
-    return {key[len(PACKAGES):] for key in repo.registry.store.list(PACKAGES)}
+    return set(repo.registry.list_manifests())
 
 
 def reflog_commits(repo: Repo, expire: float | None) -> set[str]:
