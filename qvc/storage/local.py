@@ -202,7 +202,8 @@ class LocalStore:
         return path.as_uri()
 
     def key_for(self, physical_key: str) -> tuple[str, str | None] | None:
-        """Resolved (symlinks too) before it is compared with the root."""
+        """The file's path is resolved first ('.', '..', '//', symlinks): a physical key
+        counts if the file it names is in this directory."""
         if not physical_key.startswith("file://") or urlparse(physical_key).query:
             return None
         try:
