@@ -15,6 +15,7 @@ from qvc.conf import userconfig
 from qvc.errors import CredentialsError, RemoteError, UsageError
 from qvc.remote import catalog as catalog_module
 from tests.catalog_server import REFRESH_TOKEN, Catalog, serve
+from tests.conftest import Qvc, S3Server
 
 
 @pytest.fixture
@@ -95,3 +96,26 @@ def test_login_errors_are_clear(catalog: Catalog) -> None:
         qvc.config("http://127.0.0.1:9/")  # nothing listens there
     with pytest.raises(UsageError):
         qvc.config("ftp://catalog")
+
+
+@pytest.fixture
+def cli(qvc: Qvc) -> Qvc:  # the module name qvc is taken by the library
+    return qvc
+
+
+def test_remote_add_and_first_push_use_the_catalog_login(
+        catalog: Catalog, bucket: str, s3: S3Server, no_aws_credentials: None, cli: Qvc,
+        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With only a catalog login, probing an S3 remote and pushing to it both work."""
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name)  # the remote's --endpoint-url is what reaches the server
+    qvc.config(catalog.url)
+    qvc.login(REFRESH_TOKEN)
+    added = cli("remote", "add", "origin", bucket, "--endpoint-url", s3.endpoint, cwd=work)
+    assert "conditional writes" not in added.err
+    cli("add", ".", cwd=work)
+    cli("commit", "-m", "first", cwd=work)
+    cli("push", cwd=work)
+    latest = s3.client().get_object(Bucket=bucket[len("s3://"):],
+                                    Key=".quilt/named_packages/test/pkg/latest")
+    assert latest["Body"].read().decode() in cli("show", cwd=work).out

@@ -7,14 +7,22 @@ import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from qvc.errors import CredentialsError, QvcError, RemoteError
+from qvc.errors import CredentialsError, PathError, QvcError, RemoteError, UsageError
 from qvc.quilt import hashing
 from qvc.quilt.urls import parse_s3_url
-from qvc.storage import ObjectNotFound, PreconditionFailed, Store, open_store
+from qvc.storage import (
+    Capabilities,
+    InvalidKey,
+    ObjectNotFound,
+    PreconditionFailed,
+    Store,
+    open_store,
+)
 from qvc.storage.local import LocalStore
 from qvc.storage.s3 import S3Store, forget_clients
 from tests.conftest import S3Server
@@ -37,13 +45,14 @@ def is_s3(store: Store) -> bool:
 
 
 def is_versioned(store: Store) -> bool:
-    return isinstance(store, S3Store) and store.versioning_enabled()
+    return store.versioning_enabled()
 
 
 def pending_uploads(store: Store) -> list[str]:
-    if not isinstance(store, S3Store):
-        return []
     return [upload.key for upload in store.list_multipart_uploads("")]
+
+
+UNKNOWN_VERSION = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"
 
 
 def make_file(path: Path, size: int) -> Path:
@@ -103,6 +112,26 @@ def test_racing_creates_have_one_winner(store: Store) -> None:
     assert store.get("race") == str(wins.index(True)).encode()
 
 
+def test_written_etag_is_what_head_reports(store: Store, tmp_path: Path) -> None:
+    """Also above 64 KiB, where a directory's ETag is no longer a content hash."""
+    for size in (5, 100_000):
+        data = os.urandom(size)
+        info = store.put(f"p{size}", data)
+        head = store.head(f"p{size}")
+        assert head is not None and (head.size, head.etag) == (size, info.etag)
+        assert store.put(f"p{size}", data + b"!", if_match=info.etag).size == size + 1
+        source = make_file(tmp_path / f"f{size}", size)
+        info = store.put_file(f"f{size}", source)
+        head = store.head(f"f{size}")
+        assert head is not None and (head.size, head.etag) == (size, info.etag)
+
+
+def test_a_write_is_create_only_or_compare_and_swap(store: Store) -> None:
+    with pytest.raises(UsageError):
+        store.put("k", b"x", if_none_match=True, if_match="etag")
+    assert store.head("k") is None
+
+
 def test_if_match_is_compare_and_swap(store: Store) -> None:
     first = store.put("latest", b"v1")
     second = store.put("latest", b"v2", if_match=first.etag)
@@ -120,14 +149,83 @@ def test_if_match_is_compare_and_swap(store: Store) -> None:
 def test_list_uses_string_prefixes(store: Store) -> None:
     for key in ("a/b/1", "a/b/2", "a/bc", "ab", "b"):
         store.put(key, key.encode())
-    # Order is not part of the contract: folders list files before subfolders.
-    assert sorted(store.list("a/b")) == ["a/b/1", "a/b/2", "a/bc"]
-    assert sorted(store.list("a/b/")) == ["a/b/1", "a/b/2"]
-    assert sorted(store.list("")) == ["a/b/1", "a/b/2", "a/bc", "ab", "b"]
-    assert list(store.list("zzz")) == []
+    assert list(store.list("a/b")) == ["a/b/1", "a/b/2", "a/bc"]
+    assert list(store.list("a/b/")) == ["a/b/1", "a/b/2"]
+    assert list(store.list("")) == ["a/b/1", "a/b/2", "a/bc", "ab", "b"]
+    assert list(store.list("zzz")) == list(store.list("a//")) == list(store.list("/")) == []
     store.delete("a/bc")
-    assert sorted(store.list("a/")) == ["a/b/1", "a/b/2"]
+    assert list(store.list("a/")) == ["a/b/1", "a/b/2"]
     assert store.head("a/bc") is None
+
+
+def test_list_is_in_code_point_order(store: Store) -> None:
+    """S3's order (UTF-8 bytes), which a folder walk would not give: 'a-b' < 'a/…' < 'a0'."""
+    keys = ["a/z", "a/b/1", "a0", "a-b", "a.b/c", "a/é", "a/b~", "Z", "a/b/c/d"]
+    for key in keys:
+        store.put(key, b"")
+    assert list(store.list("")) == sorted(keys) == sorted(keys, key=lambda k: k.encode())
+    assert list(store.list("a/")) == ["a/b/1", "a/b/c/d", "a/b~", "a/z", "a/é"]
+
+
+def test_list_shows_dot_tmp_keys(store: Store) -> None:
+    """Only a directory store's own unfinished writes are hidden, not keys that look alike."""
+    store.put("d/.notes.tmp", b"x")
+    assert list(store.list("d/")) == ["d/.notes.tmp"]
+
+
+def _refused(store: Store, key: str, source: Path, out: Path) -> None:
+    calls = [partial(store.get, key), partial(store.head, key), partial(store.put, key, b"x"),
+             partial(store.put_file, key, source), partial(store.reader, key),
+             partial(store.get_to_file, key, out), partial(store.delete, key),
+             partial(store.physical_key, key)]
+    for call in calls:
+        with pytest.raises(InvalidKey):
+            call()
+
+
+def test_keys_a_store_refuses(store: Store, tmp_path: Path) -> None:
+    """A directory store takes relative paths only; every store refuses "" and NUL."""
+    source = make_file(tmp_path / "f", 10)
+    odd = ("/a", "a/", "a//b", "./a", "a/./b", "a/../b", "..", "a\\b")
+    for key in ("", "a\0b") + (() if is_s3(store) else odd):
+        _refused(store, key, source, tmp_path / "out")
+        if is_s3(store):  # a directory resolves a file:// path first ("a//b" is "a/b")
+            assert store.key_for(store.url + "/" + key) is None
+    assert not (tmp_path / "out").exists()
+    assert list(store.list("")) == []
+
+
+def test_a_bucket_key_is_a_name_not_a_path(store: Store, tmp_path: Path) -> None:
+    """S3 keys that are not clean paths (put there by quilt3 or other tools) stay readable,
+    writable and addressable by physical key, each as exactly the key it is."""
+    if not is_s3(store):
+        pytest.skip("a directory store's keys are paths")
+    for n, key in enumerate(("a//b", "x/../y", "./z", "w\\v", "/lead")):
+        store.put(key, f"{n}".encode())
+        assert store.get(key) == f"{n}".encode()
+        assert store.key_for(store.physical_key(key)) == (key, None)
+    assert store.head("y") is None and store.head("a/b") is None
+
+
+def test_a_prefix_of_keys_is_not_a_key(store: Store) -> None:
+    store.put("dir/file", b"x")
+    assert store.head("dir") is None
+    with pytest.raises(ObjectNotFound):
+        store.get("dir")
+    store.delete("dir")
+    assert store.head("dir/file") is not None
+    assert store.head("dir/file/more") is None
+
+
+def test_a_directory_cannot_hold_a_key_and_keys_under_it(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "registry")
+    store.put("a/b", b"x")
+    with pytest.raises(PathError, match="cannot hold both"):
+        store.put("a", b"y")
+    store.put("c", b"x")
+    with pytest.raises(PathError, match="cannot hold both"):
+        store.put_file("c/d", make_file(tmp_path / "f", 10))
+    assert list(store.list("")) == ["a/b", "c"]
 
 
 # files ---------------------------------------------------------------------------------------
@@ -197,6 +295,42 @@ def test_downloads_resume_after_a_cut_connection(bucket: str, proxy: FaultProxy,
     assert store.get("big.bin") == source.read_bytes()
 
 
+def test_reader_streams_current_bytes(store: Store) -> None:
+    store.put("m", b"line 1\nline 2\n")
+    with store.reader("m") as f:
+        assert f.readline() == b"line 1\n" and f.read() == b"line 2\n"
+    with pytest.raises(ObjectNotFound):
+        store.reader("missing")
+
+
+def test_an_unknown_version_names_nothing(store: Store, tmp_path: Path) -> None:
+    store.put("k", b"x")
+    with pytest.raises(ObjectNotFound):
+        store.get("k", UNKNOWN_VERSION)
+    with pytest.raises(ObjectNotFound):
+        store.get_to_file("k", tmp_path / "out", UNKNOWN_VERSION)
+    assert store.head("k", UNKNOWN_VERSION) is None
+    store.delete("k", UNKNOWN_VERSION)  # deletes nothing, and is no error
+    store.delete("missing", UNKNOWN_VERSION)
+    assert store.get("k") == b"x"
+
+
+def test_delete(store: Store) -> None:
+    first = store.put("k", b"one")
+    second = store.put("k", b"two")
+    store.delete("k")
+    assert store.head("k") is None and list(store.list("")) == []
+    with pytest.raises(ObjectNotFound):
+        store.get("k")
+    if not is_versioned(store):
+        return
+    assert first.version_id and second.version_id
+    assert store.get("k", second.version_id) == b"two"  # kept behind the delete marker
+    store.delete("k", first.version_id)  # that one version, for good
+    assert store.head("k", first.version_id) is None
+    assert store.get("k", second.version_id) == b"two"
+
+
 def test_versions(store: Store) -> None:
     first = store.put("v/data.csv", b"one")
     second = store.put("v/data.csv", b"two")
@@ -218,12 +352,44 @@ def test_physical_keys_match_quilt3(store: Store) -> None:
     key = "dir/a b+c=é.txt"
     if not isinstance(store, S3Store):
         assert store.physical_key(key) == str(PhysicalKey.from_path(str(Path(store.url[7:]) / key)))
+        with pytest.raises(UsageError, match="no versions"):
+            store.physical_key(key, UNKNOWN_VERSION)
         return
     for version in (None, "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"):
         ours = store.physical_key(key, version)
         assert ours == str(PhysicalKey(store.bucket, key, version))
         assert parse_s3_url(ours) == parse_s3_url(str(PhysicalKey.from_url(ours)))
         assert parse_s3_url(ours).key == key and parse_s3_url(ours).version_id == version
+
+
+def test_key_for_inverts_physical_key(store: Store, tmp_path: Path) -> None:
+    versions = (None, UNKNOWN_VERSION) if store.capabilities.remote else (None,)
+    for key in ("k", "dir/a b+c=é.txt", "d/100%?x#y"):
+        for version in versions:
+            assert store.key_for(store.physical_key(key, version)) == (key, version)
+    elsewhere = LocalStore(tmp_path / "elsewhere")
+    for foreign in ("s3://other-bucket/k", elsewhere.physical_key("k"), "https://host/k",
+                    store.url, store.url + "/", "file://host/k", "s3://bad?x=1"):
+        assert store.key_for(foreign) is None
+
+
+def test_declared_capabilities(store: Store) -> None:
+    s3 = is_s3(store)
+    assert store.capabilities == Capabilities(multipart=s3, conditional_writes=True, remote=s3)
+    assert store.versioning_enabled() is (store.url.startswith("s3://test-vbucket"))
+    assert list(store.list_multipart_uploads("")) == []
+    store.abort_multipart_upload("k", "no-such-upload")  # one already gone is fine
+
+
+def test_unfinished_multipart_uploads_are_listed_and_aborted(bucket: str) -> None:
+    store = open_store(bucket)
+    upload_id = store.client.create_multipart_upload(  # type: ignore[attr-defined]
+        Bucket=bucket[len("s3://"):], Key="data/part")["UploadId"]
+    assert [(u.key, u.upload_id) for u in store.list_multipart_uploads("data/")] == [
+        ("data/part", upload_id)]
+    assert list(store.list_multipart_uploads("other/")) == []
+    store.abort_multipart_upload("data/part", upload_id)
+    assert list(store.list_multipart_uploads("")) == []
 
 
 # failures users meet ---------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from qvc.core.repo import Repo
 from qvc.errors import BadManifest
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import MAX_LINE, Entry, Manifest
-from qvc.storage.registry import PACKAGES
+from qvc.storage import ObjectNotFound
 from qvc.sysio import forking
 from qvc.sysio.fileio import os_error
 
@@ -181,9 +181,13 @@ def _splice(repo: Repo, index: Index, header: dict[str, Any], base: str, parent_
     fresh_rows = iter(zip(fresh[1:], (e.hash_part().encode() + b"\n" for e in changed.values()),
                           strict=True))
     try:
-        parent_rows = open(repo.dot / PACKAGES / parent_top, "rb")  # noqa: SIM115
+        parent_rows = repo.registry.open_manifest(parent_top)
+    except ObjectNotFound:
+        return None
+    try:
         parent_parts = open(repo.paths.parts_cache / parent_top, "rb")  # noqa: SIM115
     except FileNotFoundError:
+        parent_rows.close()
         return None
     copier = _Copier(base, _header_hash(parent_header), _header_hash(header))
     with parent_rows, parent_parts, open(manifest, "wb") as out, open(parts, "wb") as part_out:

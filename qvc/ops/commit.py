@@ -19,12 +19,11 @@ from qvc.conf import userconfig
 from qvc.core import splice
 from qvc.core.head import commit_head
 from qvc.core.repo import Commit, Repo
-from qvc.errors import NothingToDo
+from qvc.errors import NothingToDo, RepositoryError
 from qvc.git import pin
 from qvc.quilt.manifest import Manifest, parse, validate_meta
-from qvc.storage.registry import PACKAGES
+from qvc.storage import ObjectNotFound
 from qvc.sysio import crashpoints
-from qvc.sysio.fileio import os_error
 
 _UNSET: Any = object()
 
@@ -111,10 +110,11 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
 def _header(repo: Repo, top: str) -> dict[str, Any]:
     """A stored manifest's header: its first line, parsed and checked like a whole one."""
     try:
-        with open(repo.dot / PACKAGES / top, "rb") as f:
+        with repo.registry.open_manifest(top) as f:
             first = f.readline()
-    except OSError as exc:
-        raise os_error(exc, repo.dot / PACKAGES / top) from exc
+    except ObjectNotFound:
+        raise RepositoryError(f"no manifest {top[:12]} in this repository",
+                              "run 'qvc verify' to check the repository") from None
     return parse(first, source="parent manifest").header
 
 

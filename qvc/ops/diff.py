@@ -19,7 +19,6 @@ from qvc.core.workspace import stat_path
 from qvc.errors import BadRevision
 from qvc.quilt.manifest import Entry, Manifest, ManifestDiff, diff, is_top_hash, parse
 from qvc.storage.base import ObjectNotFound
-from qvc.storage.registry import PACKAGES
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
 
@@ -92,7 +91,7 @@ def _raw_rows(repo: Repo, top: str) -> list[bytes]:
     if not is_top_hash(top):
         raise BadRevision(f"{top!r} is not a top hash")
     try:
-        data = repo.registry.store.get(PACKAGES + top)
+        data = repo.registry.manifest_bytes(top)
     except ObjectNotFound:
         raise BadRevision(f"no manifest {top[:12]} in this repository",
                           "run 'qvc verify' to check the repository") from None

@@ -23,7 +23,6 @@ from qvc.core.repo import Commit, Repo
 from qvc.errors import IntegrityError, RepositoryError
 from qvc.quilt.hashing import Hash
 from qvc.remote import target
-from qvc.storage.registry import PACKAGES
 from qvc.sysio import crashpoints
 
 DEFAULT_GRACE = 3600
@@ -46,7 +45,7 @@ def pointer_tops(repo: Repo) -> set[str]:
 
 def local_manifests(repo: Repo) -> set[str]:
     """Every manifest stored in the local registry."""
-    return {key[len(PACKAGES):] for key in repo.registry.store.list(PACKAGES)}
+    return set(repo.registry.list_manifests())
 
 
 def reflog_commits(repo: Repo, expire: float | None) -> set[str]:
@@ -203,12 +202,9 @@ def gc_remote(repo: Repo, remote: str | None = None, *, grace: float = DEFAULT_R
     resolved = target.resolve(repo, remote)
     spec = resolved.spec
     result = RemoteGcResult(spec.name or spec.url, dry_run=dry_run)
-    if not spec.is_s3:
-        return result
-    from qvc.storage.s3 import S3Store  # boto3 is imported only when a remote is S3
-
     store = resolved.registry.store
-    assert isinstance(store, S3Store)
+    if not store.capabilities.multipart:
+        return result
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace)
     for upload in store.list_multipart_uploads(spec.dest or f"{repo.package}/"):
         if upload.initiated > cutoff:

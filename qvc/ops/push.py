@@ -33,7 +33,7 @@ from qvc.remote.transfer import (
     store_key,
 )
 from qvc.storage import Store
-from qvc.storage.registry import NAMED, Latest, Registry
+from qvc.storage.registry import Latest, Registry
 from qvc.sysio import crashpoints
 
 log = logging.getLogger("qvc")
@@ -107,7 +107,7 @@ def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: De
         result = upload_data(manifest, name, registry, dest=dest, selector=selector,
                              reuse=reuse, progress=progress or NoProgress())
     else:
-        if registry.url.startswith("s3://"):  # a folder registry is read where the files are
+        if registry.store.capabilities.remote:  # a folder registry is read where the files are
             warn_unreachable(manifest)
         result = PushResult(top, manifest)
     assert result.manifest.top_hash() == top
@@ -133,7 +133,7 @@ def move_latest_or_undo(registry: Registry, name: str, top: str, expected: Lates
         registry.set_latest(name, top, expected, force=force)
     except RemoteConflict:
         for pointer in pointers:
-            registry.store.delete(f"{NAMED}{name}/{pointer}")
+            registry.delete_pointer(name, pointer)
         raise
 
 

@@ -170,9 +170,7 @@ def probe(spec: RemoteSpec) -> ProbeResult:
     """
     if not spec.is_s3:
         raise UsageError(f"only S3 registries can be probed, not {spec.url}")
-    from qvc.storage.s3 import S3Store  # boto3 is imported only when a remote is S3
-
-    store = S3Store.from_url(spec.url, spec.endpoint_url, spec.profile)
+    store = open_spec_store(spec)  # the remote's endpoint, profile or catalog login
     key = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
     written = [store.put(key, b"qvc probe\n", if_none_match=True)]
     try:

@@ -16,13 +16,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Protocol, TypeVar
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote, unquote
 
 from qvc.core.objects import ObjectStore
 from qvc.errors import BadManifest, CorruptObject
@@ -34,7 +33,6 @@ from qvc.quilt.hashing import (
     single_part_to_chunked,
 )
 from qvc.quilt.manifest import Entry
-from qvc.quilt.urls import parse_s3_url
 from qvc.storage import ObjectInfo, PreconditionFailed, Store
 from qvc.storage.local import path_from_url
 from qvc.sysio import crashpoints
@@ -45,7 +43,6 @@ R = TypeVar("R")
 HEAD_FIRST = 1 << 20  # check before sending this many bytes that may already be there
 IN_MEMORY = 1 << 20  # objects up to this size are downloaded into memory, not a temp file
 DOWNLOAD_ATTEMPTS = 3
-_URL_SYNTAX = re.compile(r"[?#%\t\r\n]")  # what makes a key part of a URL more than its text
 
 
 def concurrency() -> int:
@@ -102,24 +99,7 @@ def store_key(store: Store, physical_key: str) -> tuple[str, str | None] | None:
 
     A ``file://`` key counts only for a folder store, and only if it resolves inside it.
     """
-    if store.url.startswith("s3://"):
-        prefix = store.url + "/"
-        if physical_key.startswith(prefix) and not _URL_SYNTAX.search(physical_key, len(prefix)):
-            # the common case, and what parse_s3_url would make of it: nothing to unquote
-            return (physical_key[len(prefix):], None) if len(physical_key) > len(prefix) else None
-        if not physical_key.startswith("s3://"):
-            return None
-        url = parse_s3_url(physical_key)
-        if f"s3://{url.bucket}" != store.url or not url.key:
-            return None
-        return url.key, url.version_id
-    if not physical_key.startswith("file://") or urlparse(physical_key).query:
-        return None
-    root = os.path.realpath(path_from_url(store.url))
-    target = os.path.realpath(path_from_url(physical_key))
-    if os.path.commonpath([root, target]) != root or target == root:
-        return None
-    return Path(os.path.relpath(target, root)).as_posix(), None
+    return store.key_for(physical_key)
 
 
 def local_source(physical_key: str) -> Path | None:
@@ -242,8 +222,7 @@ class Uploader:
 
     def _bucket_versioned(self) -> bool:
         if self._versioned is None:
-            check = getattr(self.store, "versioning_enabled", None)  # S3 stores only
-            self._versioned = bool(check()) if callable(check) else False
+            self._versioned = self.store.versioning_enabled()
         return self._versioned
 
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed, Progress, Store
+from qvc.storage.base import (
+    Capabilities,
+    InvalidKey,
+    MultipartUpload,
+    ObjectInfo,
+    ObjectNotFound,
+    PreconditionFailed,
+    Progress,
+    Store,
+)
 
-__all__ = ["ObjectInfo", "ObjectNotFound", "PreconditionFailed", "Progress", "Store", "open_store"]
+__all__ = ["Capabilities", "InvalidKey", "MultipartUpload", "ObjectInfo", "ObjectNotFound",
+           "PreconditionFailed", "Progress", "Store", "open_store"]
 
 
 def open_store(url: str, *, credentials: Callable[[], Mapping[str, str]] | None = None,

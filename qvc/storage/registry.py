@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from qvc.errors import BadRevision, RemoteConflict
 from qvc.quilt.manifest import Manifest, is_top_hash, parse, validate_package_name
@@ -40,12 +42,25 @@ class Registry:
     def has_manifest(self, top_hash: str) -> bool:
         return self.store.head(PACKAGES + top_hash) is not None
 
+    def list_manifests(self) -> Iterator[str]:
+        """The top hashes of every stored manifest, in order."""
+        return (key[len(PACKAGES):] for key in self.store.list(PACKAGES))
+
+    def manifest_bytes(self, top_hash: str) -> bytes:
+        """A manifest's bytes as stored, unverified; ObjectNotFound if there is none."""
+        return self.store.get(PACKAGES + top_hash)
+
+    def open_manifest(self, top_hash: str) -> BinaryIO:
+        """A manifest's bytes as a file object (streamed from a directory registry), for the
+        caller to close; unverified; ObjectNotFound if there is none."""
+        return self.store.reader(PACKAGES + top_hash)
+
     def read_manifest(self, top_hash: str) -> Manifest:
         """Fetch and verify a manifest: its content must hash to its name."""
         if not is_top_hash(top_hash):
             raise BadRevision(f"{top_hash!r} is not a top hash")
         try:
-            data = self.store.get(PACKAGES + top_hash)
+            data = self.manifest_bytes(top_hash)
         except ObjectNotFound:
             raise BadRevision(f"no manifest {top_hash[:12]} in {self.url}") from None
         return parse(data, expected_top_hash=top_hash, source=f"manifest {top_hash[:12]}")
@@ -91,6 +106,10 @@ class Registry:
         except ObjectNotFound:
             return None
 
+    def delete_pointer(self, name: str, pointer: str) -> None:
+        """Delete one pointer (a timestamp or ``latest``) of a package; a missing one is fine."""
+        self.store.delete(self._prefix(name) + pointer)
+
     def read_latest(self, name: str) -> Latest | None:
         key = self._prefix(name) + "latest"
         info = self.store.head(key)
@@ -112,7 +131,7 @@ class Registry:
                 self.store.put(key, top_hash.encode(), if_none_match=True)
             else:
                 self.store.put(key, top_hash.encode(), if_match=expected.etag)
-        except (PreconditionFailed, ObjectNotFound):
+        except PreconditionFailed:  # if_match on a deleted 'latest' too
             now = self.read_latest(name)
             if now is not None and now.top_hash == top_hash:
                 return  # a retried write of ours already landed
@@ -180,7 +199,7 @@ class Registry:
         if not doomed:
             raise BadRevision(f"{name} has no version {top_hash}")
         for pointer in doomed:
-            self.store.delete(prefix + pointer)
+            self.delete_pointer(name, pointer)
         remaining = [(p, h) for p, h in versions if p not in doomed and p != "latest"]
         if "latest" in doomed and remaining:
             self.store.put(prefix + "latest", remaining[-1][1].encode())

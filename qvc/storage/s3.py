@@ -24,14 +24,13 @@ import base64
 import hashlib
 import io
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -62,12 +61,16 @@ from qvc.errors import (
     RemoteError,
     UsageError,
 )
-from qvc.quilt.urls import S3Url, format_s3_url, parse_s3_url, split_s3_location
+from qvc.quilt.urls import format_s3_url, parse_s3_url, split_s3_location
 from qvc.storage.base import (
+    Capabilities,
+    MultipartUpload,
     ObjectInfo,
     ObjectNotFound,
     PreconditionFailed,
     Progress,
+    check_bucket_key,
+    check_writes,
     version_of,
 )
 from qvc.storage.s3multipart import MULTIPART_THRESHOLD, upload_multipart
@@ -79,6 +82,7 @@ again shortly before ``expiry_time``."""
 DEFAULT_ATTEMPTS = 5
 BODY_ATTEMPTS = 5  # botocore never retries errors raised while reading a response body
 _READ_BLOCK = 1 << 20
+_URL_SYNTAX = re.compile(r"[?#%\t\r\n]")  # what makes a key part of a URL more than its text
 
 # Making a client costs tens of milliseconds (botocore loads its service model), and a single
 # command opens several stores for one bucket, so clients live for the process.
@@ -97,14 +101,11 @@ def forget_clients() -> None:
         _CLIENTS.clear()
 
 
-@dataclass(frozen=True)
-class MultipartUpload:
-    key: str
-    upload_id: str
-    initiated: datetime
-
-
 class S3Store:
+    """A bucket (see :class:`qvc.storage.base.Store`); ETags are S3's."""
+
+    capabilities = Capabilities(multipart=True, conditional_writes=True, remote=True)
+
     def __init__(self, bucket: str, *, endpoint_url: str | None = None,
                  profile: str | None = None, credentials: CredentialSource | None = None,
                  max_attempts: int | None = None, connect_timeout: float = 10,
@@ -118,6 +119,7 @@ class S3Store:
         self.timeouts = (connect_timeout, read_timeout)
         self._client: Any = None
         self._bucket_checked = False
+        self._kept_versions = False  # the bucket's versioning was seen enabled or suspended
 
     @classmethod
     def from_url(cls, url: str, endpoint_url: str | None = None,
@@ -128,10 +130,6 @@ class S3Store:
             raise UsageError(f"a registry is a whole bucket, not a folder in it: {url!r}",
                              f"use s3://{bucket} (a data prefix is set with --dest)")
         return cls(bucket, endpoint_url=endpoint_url, profile=profile)
-
-    @staticmethod
-    def parse_physical_key(url: str) -> S3Url:
-        return parse_s3_url(url)
 
     # the client ------------------------------------------------------------------------------
 
@@ -201,9 +199,14 @@ class S3Store:
         self._download(key, version_id, buffer, None)
         return buffer.getvalue()
 
+    def reader(self, key: str) -> BinaryIO:
+        """The object read into memory: S3 bodies cannot be read line by line."""
+        return io.BytesIO(self.get(key))
+
     def get_to_file(self, key: str, dest: Path, version_id: str | None = None,
                     progress: Progress | None = None) -> None:
         """Stream an object into ``dest`` (replaced), resuming with ranged GETs on a broken body."""
+        check_bucket_key(key)
         with open(dest, "wb") as out:
             self._download(key, version_id, out, progress)
 
@@ -244,7 +247,8 @@ class S3Store:
                                                **self._key_args(key, version_id))
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404 or (status == 405 and version_id):  # 405: a delete marker
+            # 405: a delete marker; 400: a version id the bucket cannot have (unversioned)
+            if status == 404 or (status in (400, 405) and version_id):
                 self._require_bucket()
                 return None
             raise translate(exc, self, key) from None
@@ -266,7 +270,6 @@ class S3Store:
         self._bucket_checked = True
 
     def list(self, prefix: str) -> Iterator[str]:
-        """Keys starting with ``prefix`` (a plain string prefix), in S3's order."""
         paginator = self.client.get_paginator("list_objects_v2")
         with self.translating(prefix):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
@@ -278,9 +281,10 @@ class S3Store:
     def put(self, key: str, data: bytes, *, if_none_match: bool = False,
             if_match: str | None = None) -> ObjectInfo:
         """Write ``data``; S3 checks it against the SHA-256 sent along."""
+        check_writes(if_none_match, if_match)
+        args = self._key_args(key, None)
         checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": data,
-                                "ChecksumAlgorithm": "SHA256", "ChecksumSHA256": checksum}
+        args.update(Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
         if if_none_match:
             args["IfNoneMatch"] = "*"
         if if_match is not None:
@@ -307,6 +311,7 @@ class S3Store:
         :func:`qvc.quilt.hashing.single_part_to_chunked` turn it into the manifest hash.
         """
         size = source.stat().st_size
+        check_bucket_key(key)
         if size < MULTIPART_THRESHOLD:
             info = self.put(key, source.read_bytes(), if_none_match=if_none_match)
             if info.size != size:
@@ -318,14 +323,41 @@ class S3Store:
         return upload_multipart(self, key, source, size, if_none_match, progress)
 
     def delete(self, key: str, version_id: str | None = None) -> None:
-        """Delete a key (a delete marker on versioned buckets), or one version of it."""
+        args = self._key_args(key, version_id)
+        if version_id is not None and not self._has_versions():
+            return  # some servers would delete the object itself for any version id
         with self.translating(key):
-            self.client.delete_object(**self._key_args(key, version_id))
+            self.client.delete_object(**args)
+
+    def _has_versions(self) -> bool:
+        """Whether the bucket ever had versioning on (enabled or suspended)."""
+        if not self._kept_versions:
+            with self.translating(""):
+                status = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+            self._kept_versions = status in ("Enabled", "Suspended")
+        return self._kept_versions
 
     # registry helpers ------------------------------------------------------------------------
 
     def physical_key(self, key: str, version_id: str | None = None) -> str:
-        return format_s3_url(self.bucket, key, version_id)
+        return format_s3_url(self.bucket, check_bucket_key(key), version_id)
+
+    def key_for(self, physical_key: str) -> tuple[str, str | None] | None:
+        prefix = self.url + "/"
+        if physical_key.startswith(prefix) and not _URL_SYNTAX.search(physical_key, len(prefix)):
+            # the common case, and what parse_s3_url would make of it: nothing to unquote
+            key, version = physical_key[len(prefix):], None
+        elif physical_key.startswith("s3://"):
+            try:
+                url = parse_s3_url(physical_key)
+            except UsageError:
+                return None
+            if url.bucket != self.bucket:
+                return None
+            key, version = url.key, url.version_id
+        else:
+            return None
+        return (key, version) if key and "\0" not in key else None
 
     def versioning_enabled(self) -> bool:
         with self.translating(""):
@@ -350,7 +382,7 @@ class S3Store:
             pass
 
     def _key_args(self, key: str, version_id: str | None) -> dict[str, Any]:
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": check_bucket_key(key)}
         if version_id is not None:
             args["VersionId"] = version_id
         return args
@@ -400,8 +432,8 @@ def _client_error(exc: ClientError, store: S3Store, where: str) -> QvcError:
     message = error.get("Message") or code
     if code == "NoSuchBucket":
         return _no_bucket(store)
-    if code in _MISSING_CODES:
-        return ObjectNotFound(f"not found: {where}")
+    if code in _MISSING_CODES or (code == "InvalidArgument" and "version" in message.lower()):
+        return ObjectNotFound(f"not found: {where}")  # a version id the bucket cannot have
     if code in _CONFLICT_CODES:
         return PreconditionFailed(f"{where} was changed by someone else ({code})")
     if code in _CREDENTIAL_CODES:

@@ -14,20 +14,33 @@ import contextlib
 import hashlib
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from qvc.errors import CorruptObject, PathError
 from qvc.quilt import hashing
 from qvc.storage.base import ObjectInfo, Progress, version_of
 from qvc.sysio import crashpoints
 
-if TYPE_CHECKING:
-    from qvc.storage.s3 import S3Store
-
 MULTIPART_THRESHOLD = hashing.MIN_CHUNK
 WORKERS = 4
+
+
+class Bucket(Protocol):
+    """What a multipart upload needs from the S3 store it writes to (an ``S3Store``)."""
+
+    bucket: str
+
+    @property
+    def client(self) -> Any: ...
+
+    def translating(self, key: str) -> AbstractContextManager[None]: ...
+
+    def physical_key(self, key: str, version_id: str | None = None) -> str: ...
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,7 @@ class _Part:
                 "ChecksumSHA256": base64.b64encode(self.digest).decode()}
 
 
-def upload_multipart(store: S3Store, key: str, source: Path, size: int, if_none_match: bool,
+def upload_multipart(store: Bucket, key: str, source: Path, size: int, if_none_match: bool,
                      progress: Progress | None) -> ObjectInfo:
     """Upload ``source`` (``size`` bytes) to ``key``; create-only when ``if_none_match``."""
     with store.translating(key):
@@ -68,7 +81,7 @@ def upload_multipart(store: S3Store, key: str, source: Path, size: int, if_none_
                       checksum_sha256=f"{composite}-{len(parts)}")
 
 
-def _upload_parts(store: S3Store, key: str, upload_id: str, source: Path, size: int,
+def _upload_parts(store: Bucket, key: str, upload_id: str, source: Path, size: int,
                   progress: Progress | None) -> list[_Part]:
     step = hashing.chunk_size(size)
     count = -(-size // step)
@@ -98,7 +111,7 @@ def _collect(finished: set[Future[_Part]], progress: Progress | None) -> list[_P
     return parts
 
 
-def _upload_part(store: S3Store, key: str, upload_id: str, fd: int, number: int, step: int,
+def _upload_part(store: Bucket, key: str, upload_id: str, fd: int, number: int, step: int,
                  expected: int) -> _Part:
     data = os.pread(fd, step, (number - 1) * step)
     if len(data) != expected:
@@ -113,7 +126,7 @@ def _upload_part(store: S3Store, key: str, upload_id: str, fd: int, number: int,
     return _Part(number, response["ETag"], digest, len(data))
 
 
-def _abort_quietly(store: S3Store, key: str, upload_id: str) -> None:
+def _abort_quietly(store: Bucket, key: str, upload_id: str) -> None:
     # The original error matters more than a failed abort; 'qvc gc' cleans up later.
     with contextlib.suppress(Exception):
         store.abort_multipart_upload(key, upload_id)
