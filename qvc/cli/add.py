@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, parse_json
+from qvc.cli.render import emit_json, parse_json, progress_bar
 
 
 def add(
@@ -24,7 +24,9 @@ def add(
     kwargs: dict[str, Any] = {}
     if meta is not None:
         kwargs["meta"] = parse_json(meta)
-    result = add_op.add(repo_here(), paths, cwd=Path.cwd(), force=force, **kwargs)
+    with progress_bar("add", "file") as progress:
+        result = add_op.add(repo_here(), paths, cwd=Path.cwd(), force=force, progress=progress,
+                            **kwargs)
     if as_json:
         emit_json({"added": result.added, "updated": result.updated,
                    "removed": result.removed, "unchanged": result.unchanged})

@@ -45,10 +45,8 @@ def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None] | 
     if not sys.stderr.isatty():
         yield None
         return
-    from tqdm import tqdm
-
-    with tqdm(desc=desc, unit=unit, unit_scale=True, unit_divisor=1024 if unit == "B" else 1000,
-              leave=False, file=sys.stderr) as bar:
+    with _tqdm(desc=desc, unit=unit, unit_scale=True,
+               unit_divisor=1024 if unit == "B" else 1000) as bar:
         def update(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
@@ -67,10 +65,8 @@ class TransferBar:
 
     def __enter__(self) -> TransferBar:
         if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024,
-                             desc=self.what, file=sys.stderr, leave=False)
+            self._bar = _tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024,
+                              desc=self.what)
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
@@ -98,3 +94,13 @@ class TransferBar:
 
     def _show(self) -> None:
         self._bar.set_postfix_str(f"{self._objects[0]}/{self._objects[1]} objects", refresh=False)
+
+
+def _tqdm(**options: Any) -> Any:
+    """A tqdm bar on stderr that goes away when done. Without tqdm's monitor thread: while
+    another thread runs, adding, walking and committing many files may not fork
+    (:func:`qvc.sysio.forking.allowed`), and would run several times slower."""
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0
+    return tqdm(file=sys.stderr, leave=False, **options)
