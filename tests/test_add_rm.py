@@ -179,3 +179,35 @@ def test_returning_to_an_earlier_state_is_a_new_commit(committed: Path, qvc: Qvc
     assert [e["top_hash"] for e in log] == [first, second, first]
     assert show(qvc, "HEAD~2")["top_hash"] == first
     assert show(qvc, first[:8])["commit"] == log[0]["commit"]  # the newest commit of that hash
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])  # threads; forked processes when allowed
+def test_add_reports_progress_up_to_the_total(tmp_path: Path, processes: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from qvc.core.repo import Repo
+    from qvc.ops import add as add_op
+    from qvc.ops import init as init_op
+
+    monkeypatch.setenv("QVC_ADD_PROCESSES", processes)
+    root = tmp_path / "work"
+    for i in range(600):
+        folder = root / f"d{i % 6}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.txt").write_text(f"{i}\n")
+    init_op.init(root, "test/progress")
+    repo = Repo.find(root)
+
+    def added(paths: list[str]) -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+        add_op.add(repo, paths, cwd=root, progress=lambda done, total: seen.append((done, total)))
+        return seen
+
+    seen = added(["."])
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and len(set(done)) >= 3  # several steps, never backwards
+    assert {total for _, total in seen} == {600} and seen[-1] == (600, 600)
+    for i in range(0, 600, 2):  # half of the files change; the rest count as done unread
+        (root / f"d{i % 6}" / f"f{i}.txt").write_text(f"changed {i}\n")
+    seen = added(["d0", "d1", "d3/f3.txt"])
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and seen[-1] == (201, 201)

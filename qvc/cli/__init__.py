@@ -1,7 +1,9 @@
 """The command line: the only place that imports typer, prints, or exits.
 
-Each command parses its arguments, calls one operation, and renders the result. Errors are
-caught in exactly one place, :func:`main`, which maps them to exit codes.
+Each command parses its arguments, calls one operation, and renders the result. The table
+below registers every command, in the order ``qvc --help`` lists them, from the module named
+after it; a command imports its operation when it runs, so loading the table stays cheap.
+Errors are caught in exactly one place, :func:`main`, which maps them to exit codes.
 """
 
 from __future__ import annotations
@@ -12,11 +14,58 @@ import sys
 
 import typer
 
+from qvc.cli import (
+    add,
+    checkout,
+    clone,
+    commit,
+    config,
+    delete,
+    demo,
+    diff,
+    fetch,
+    gc,
+    hooks,
+    init,
+    log,
+    pull,
+    push,
+    remote,
+    status,
+    tag,
+    verify,
+)
 from qvc.cli.app import app
 from qvc.errors import QvcError
 
-for _module in ("core", "remote", "history", "gitcmds", "transfer"):
-    __import__(f"qvc.cli.{_module}")
+app.command("init")(init.init)
+app.command("add")(add.add)
+app.command("rm")(add.rm)
+app.command("status")(status.status)
+app.command("commit")(commit.commit)
+app.command("log")(log.log)
+app.command("show")(log.show)
+app.command("ls")(log.ls_)
+app.command("demo")(demo.demo)
+app.command("config")(config.config)
+app.command("checkout")(checkout.checkout)
+app.command("diff")(diff.diff)
+app.command("tag")(tag.tag)
+app.command("verify")(verify.verify)
+app.command("gc")(gc.gc)
+app.command("install-hooks")(hooks.install_hooks)
+app.command("uninstall-hooks")(hooks.uninstall_hooks)
+app.command("hook", hidden=True)(hooks.hook)
+app.command("push")(push.push)
+app.command("clone")(clone.clone)
+app.command("fetch")(fetch.fetch)
+app.command("pull")(pull.pull)
+app.command("delete")(delete.delete)
+app.add_typer(remote.group, name="remote")
+remote.group.command("add")(remote.add)
+remote.group.command("list")(remote.list_)
+remote.group.command("remove")(remote.remove)
+remote.group.command("default")(remote.default)
 
 if hasattr(typer, "TyperException"):  # typer vendors its own click; errors derive from these
     _CLICK_ERRORS: tuple[type[Exception], ...] = (typer.TyperException,)

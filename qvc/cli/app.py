@@ -1,15 +1,15 @@
-"""The typer application and helpers shared by the command modules."""
+"""The typer application (its name, help and --version) and how a command finds its repository.
+
+The commands themselves are registered in the table in :mod:`qvc.cli`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from qvc import __version__
-from qvc.errors import InvalidJSON
 
 if TYPE_CHECKING:
     from qvc.core.repo import Repo
@@ -43,17 +43,3 @@ def repo_here() -> Repo:
 
     return Repo.find(Path.cwd())
 
-
-def parse_json(text: str, what: str = "--meta") -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InvalidJSON(f"{what} is not valid JSON: {exc}") from None
-
-
-def emit_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def short(top_hash: str | None) -> str:
-    return top_hash[:12] if top_hash else "-"

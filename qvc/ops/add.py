@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,22 @@ from qvc.worktree.paths import to_key, under
 from qvc.worktree.treewalk import Walk, walk
 
 _KEEP = object()
+_SHOW_EVERY = 256  # files staged between two progress reports
+Progress = Callable[[int, int], None]  # (files done so far, files to do)
+
+
+@dataclass
+class _Count:
+    """Files done (staged, found unchanged, or gone) and files to do, over every path of one
+    add; the total grows as each path is walked."""
+
+    progress: Progress | None
+    done: int = 0
+    total: int = 0
+
+    def show(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress(done, self.total)
 
 
 @dataclass
@@ -36,19 +53,25 @@ class AddResult:
 
 def add(
     repo: Repo, paths: list[str], *, cwd: Path, force: bool = False, meta: Any = _KEEP,
-    tracked_only: bool = False, progress: Callable[[int], None] | None = None,
+    tracked_only: bool = False, progress: Progress | None = None,
 ) -> AddResult:
     """Stage files (and deletions of tracked files) under each path; with ``tracked_only``
-    (commit -a) only changes to files already tracked."""
+    (commit -a) only changes to files already tracked.
+
+    ``progress(done, total)`` is called once a long run's files are counted, every few
+    hundred files staged, and at the end with ``done == total``; ``done`` never decreases,
+    and files whose stat matches the index count as done without being read."""
     if meta is not _KEEP:
         validate_meta(meta)
     rules = IgnoreRules(repo.root)
     with repo.lock():
         index = repo.load_index()
         result = AddResult()
+        count = _Count(progress)
         for path in paths:
             key = to_key(repo.root, cwd, path)
-            _add_one(repo, index, rules, key, path, force, meta, result, progress, tracked_only)
+            _add_one(repo, index, rules, key, path, force, meta, result, count, tracked_only)
+        count.show(count.done)
         if index.dirty:
             crashpoints.reach("add.before_index")
             repo.objects.sync()  # objects durable before the index references them
@@ -59,8 +82,7 @@ def add(
 
 def _add_one(
     repo: Repo, index: Index, rules: IgnoreRules, key: str, shown: str, force: bool,
-    meta: Any, result: AddResult, progress: Callable[[int], None] | None,
-    tracked_only: bool = False,
+    meta: Any, result: AddResult, count: _Count, tracked_only: bool = False,
 ) -> None:
     target = repo.root / key if key else repo.root
     files: dict[str, FileStat | None] = {}
@@ -71,7 +93,7 @@ def _add_one(
                             "use 'qvc add -f PATH' to add it anyway")
         files[key] = None
     elif target.is_dir() and not target.is_symlink():
-        _add_folder(repo, index, rules, key, force, meta, result, progress, tracked_only)
+        _add_folder(repo, index, rules, key, force, meta, result, count, tracked_only)
         return
     elif os.path.lexists(target) and not target.is_dir():
         raise PathError(f"{shown} is not a regular file", "qvc tracks regular files only")
@@ -79,17 +101,17 @@ def _add_one(
         raise PathError(f"{shown} did not match any file", "check the path with 'qvc status'")
     if tracked_only:
         files = {k: st for k, st in files.items() if index.is_tracked(k)}
-    _stage_files(repo, index, files.items(), meta, result, progress)
+    _stage_files(repo, index, files.items(), len(files), meta, result, count)
     _stage_gone(index, repo.root, key, set(files), result)
 
 
 def _add_folder(
     repo: Repo, index: Index, rules: IgnoreRules, key: str, force: bool, meta: Any,
-    result: AddResult, progress: Callable[[int], None] | None, tracked_only: bool,
+    result: AddResult, count: _Count, tracked_only: bool,
 ) -> None:
     """Stage a folder's files as walked (no object per file: a million files must fit)."""
     tree = walk(repo.root, rules, key, force=force)
-    if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, progress):
+    if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, count):
         return
     walked = set(tree.keys)
     # Tracked files stay tracked when a .qvcignore starts to match them (as in git).
@@ -97,9 +119,12 @@ def _add_folder(
              and stat_path(repo.root, k, check_parents=True) is not None]
     files: Iterable[tuple[str, FileStat | None]] = itertools.chain(
         tree.items(), ((k, None) for k in extra))
+    todo = len(tree.keys) + len(extra)
     if tracked_only:
         files = ((k, st) for k, st in files if index.is_tracked(k))
-    _stage_files(repo, index, files, meta, result, progress)
+        if count.progress is not None:  # an extra pass over the keys, for the total only
+            todo = sum(1 for k in tree.keys if index.is_tracked(k)) + len(extra)
+    _stage_files(repo, index, files, todo, meta, result, count)
     walked.update(extra)
     _stage_gone(index, repo.root, key, walked, result)
 
@@ -114,7 +139,7 @@ def _stage_gone(index: Index, root: Path, key: str, present: set[str],
 
 
 def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
-                   progress: Callable[[int], None] | None) -> bool:
+                   count: _Count) -> bool:
     """Stage a walk of the whole work tree by its changed rows only, when it holds exactly
     the tracked files (the common case); False when it does not."""
     changed = changed_rows(index, tree)
@@ -122,34 +147,46 @@ def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
         return False
     result.unchanged += len(tree.keys) - len(changed)
     _stage_files(repo, index, ((tree.keys[i], FileStat(*tree.stats[4 * i:4 * i + 4]))
-                               for i in changed), _KEEP, result, progress)
+                               for i in changed), len(changed), _KEEP, result, count)
     return True
 
 
 def _stage_files(
-    repo: Repo, index: Index, files: Iterable[tuple[str, FileStat | None]], meta: Any,
-    result: AddResult, progress: Callable[[int], None] | None,
+    repo: Repo, index: Index, files: Iterable[tuple[str, FileStat | None]], todo: int,
+    meta: Any, result: AddResult, count: _Count,
 ) -> None:
     """Stage files given with their stat from the walk that found them (None: stat here).
     Files whose stat matches the index are skipped; the others are copied into the object
-    store (split between processes or threads for a large batch) and staged in order."""
+    store (split between processes or threads for a large batch) and staged in order.
+    ``todo`` is how many ``files`` there are, for ``count``."""
     root = f"{repo.root}/"
+    skipped = 0  # files done without an object: unchanged, or gone since the walk
 
     def changed() -> Iterator[tuple[str, str, FileStat | None]]:
+        nonlocal skipped
         for key, walked in files:
             st = walked or stat_path(repo.root, key)
             if st is None:
+                skipped += 1
                 continue
             if meta is _KEEP and index.stat_matches(key, st):
                 result.unchanged += 1
+                skipped += 1
                 continue
             yield key, root + key, st
 
-    for key, h, st in add_files(repo.objects, changed()):
+    count.total += todo
+    if todo >= _SHOW_EVERY:  # a long run shows its total at once
+        count.show(count.done)
+    before, staged = count.done, 0
+    due = _SHOW_EVERY if count.progress is not None else sys.maxsize  # one compare per file
+    for staged, (key, h, st) in enumerate(add_files(repo.objects, changed()), start=1):
         crashpoints.reach("add.after_object")
         _stage_object(index, key, h, st, meta, result)
-        if progress:
-            progress(st.size)
+        if staged >= due:
+            due += _SHOW_EVERY
+            count.show(before + staged + skipped)
+    count.done = before + staged + skipped
 
 
 def _stage_object(

@@ -11,17 +11,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from qvc.cli.app import app
 from qvc.errors import ConflictError, QvcError, UsageError
 
 if TYPE_CHECKING:
     from qvc.git.gitlink import GitLink
     from qvc.ops.hooks import HookReport
 
+
 HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "sync")
 
 
-@app.command("install-hooks")
 def install_hooks(
     pre_commit: bool = typer.Option(False, "--pre-commit",
                                     help="Add qvc's hooks to .pre-commit-config.yaml instead."),
@@ -54,7 +53,6 @@ def _linked(link: GitLink | None) -> None:
         typer.echo(f"linked the data folder to git: wrote {written}; commit them")
 
 
-@app.command("uninstall-hooks")
 def uninstall_hooks() -> None:
     """Remove qvc's git hooks and restore the hooks they chained to."""
     from qvc.ops import install_hooks as op
@@ -69,7 +67,6 @@ def uninstall_hooks() -> None:
         typer.echo("no qvc hooks were installed")
 
 
-@app.command("hook", hidden=True)
 def hook(
     name: str = typer.Argument(..., help="pre-commit, pre-push, post-checkout, post-merge, sync"),
     args: list[str] = typer.Argument(None, help="The arguments git passes to the hook."),

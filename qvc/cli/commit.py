@@ -1,0 +1,35 @@
+"""qvc commit: record the staged files as a new package version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from qvc.cli.app import repo_here
+from qvc.cli.render import emit_json, parse_json
+
+
+def commit(
+    message: str = typer.Option(..., "--message", "-m", help="Commit message."),
+    meta: str | None = typer.Option(None, "--meta",
+                                    help="JSON package metadata (replaces the parent's)."),
+    stage_all: bool = typer.Option(False, "--all", "-a",
+                                   help="Stage changes to tracked files first."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record the staged files as a new package version; prints its top hash."""
+    from qvc.ops import commit as commit_op
+
+    kwargs: dict[str, Any] = {}
+    if meta is not None:
+        kwargs["meta"] = parse_json(meta)
+    result = commit_op.commit(repo_here(), message, stage_all=stage_all, **kwargs)
+    if as_json:
+        emit_json({"top_hash": result.top_hash, "commit": result.commit_id,
+                   "parent": result.parent_top_hash, "pointer": result.pointer,
+                   "added": result.added, "modified": result.modified, "deleted": result.deleted})
+        return
+    typer.echo(result.top_hash)
+    typer.echo(f"{result.added} added, {result.modified} modified, {result.deleted} deleted",
+               err=True)

@@ -1,0 +1,38 @@
+"""qvc fetch: download a remote's versions, leaving the work tree alone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from qvc.cli.app import repo_here
+from qvc.cli.render import TransferBar, emit_json, short
+
+if TYPE_CHECKING:
+    from qvc.ops import clone as clone_op
+
+
+def fetch(
+    remote: str | None = typer.Argument(None, help="Remote name or registry URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download the remote's versions (manifests, and the data of its latest); the work tree
+    is left alone."""
+    from qvc.ops import clone as clone_op
+    from qvc.remote import target
+
+    repo = repo_here()
+    with TransferBar("fetch") as bar:
+        result = clone_op.fetch(repo, target.resolve(repo, remote), progress=bar)
+    if as_json:
+        emit_json(fetch_json(result))
+        return
+    typer.echo(f"Fetched {len(result.new_versions)} new version(s) of {result.package} from "
+               f"{result.remote}; latest is {short(result.latest)}")
+
+
+def fetch_json(result: clone_op.FetchResult) -> dict[str, Any]:
+    return {"remote": result.remote, "package": result.package, "latest": result.latest,
+            "new_versions": result.new_versions, "downloaded": result.objects,
+            "bytes": result.bytes}

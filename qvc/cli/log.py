@@ -1,0 +1,93 @@
+"""qvc log, show and ls: commits and their entries, rendered the same way."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from qvc.cli.app import repo_here
+from qvc.cli.render import emit_json
+
+if TYPE_CHECKING:
+    from qvc.core.repo import Commit
+    from qvc.quilt.manifest import Manifest
+
+
+def log(
+    limit: int | None = typer.Option(None, "-n", "--max-count", help="Show at most N commits."),
+    rev: str | None = typer.Argument(None, help="Start from REV instead of HEAD."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show the commit history, newest first."""
+    from qvc.ops import log as log_op
+
+    entries = log_op.log(repo_here(), limit, rev)
+    if as_json:
+        emit_json([commit_json(e.commit_id, e.commit, e.parent_top_hash) for e in entries])
+        return
+    for e in entries:
+        c = e.commit
+        typer.echo(f"commit {c.top_hash}")
+        typer.echo(f"Author: {c.author}")
+        typer.echo(f"Date:   {_iso(c.time_ns)}")
+        if e.parent_top_hash:
+            typer.echo(f"Parent: {e.parent_top_hash}")
+        for key, value in sorted(c.extra.items()):
+            typer.echo(f"{key.replace('_', ' ').title()}: {value}")
+        typer.echo(f"\n    {c.message}\n")
+
+
+def show(
+    rev: str | None = typer.Argument(None, help="Revision (default HEAD)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show a commit's header and its entries."""
+    from qvc.ops import log as log_op
+
+    result = log_op.show(repo_here(), rev)
+    c, m = result.commit, result.manifest
+    parent = repo_here().commit(c.parent).top_hash if c.parent else None
+    if as_json:
+        emit_json({**commit_json(result.commit_id, c, parent), "header": m.header,
+                   "user_meta": m.user_meta, "entries": entries_json(m)})
+        return
+    typer.echo(f"commit {c.top_hash}\nAuthor: {c.author}\nDate:   {_iso(c.time_ns)}")
+    typer.echo(f"\n    {c.message}\n")
+    if "user_meta" in m.header:
+        typer.echo(f"Package metadata: {m.header['user_meta']}")
+    for e in m.walk():
+        meta = f"  {e.user_meta}" if e.meta.get("user_meta") not in (None, {}) else ""
+        typer.echo(f"{e.size:>12}  {e.logical_key}{meta}")
+
+
+def ls_(
+    rev: str | None = typer.Argument(None, help="Revision (default HEAD)."),
+    long: bool = typer.Option(False, "--long", "-l", help="Show size and hash too."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List the logical keys of a commit."""
+    from qvc.ops import log as log_op
+
+    m = log_op.show(repo_here(), rev).manifest
+    if as_json:
+        emit_json(entries_json(m))
+        return
+    for e in m.walk():
+        typer.echo(f"{e.size:>12}  {e.hash.value}  {e.logical_key}" if long else e.logical_key)
+
+
+def _iso(time_ns: int) -> str:
+    return datetime.datetime.fromtimestamp(time_ns / 1e9, datetime.timezone.utc).isoformat()
+
+
+def commit_json(commit_id: str, commit: Commit, parent_top: str | None) -> dict[str, Any]:
+    return {"top_hash": commit.top_hash, "commit": commit_id, "parent": parent_top,
+            "message": commit.message, "time": _iso(commit.time_ns), "author": commit.author,
+            **({"extra": commit.extra} if commit.extra else {})}
+
+
+def entries_json(manifest: Manifest) -> list[dict[str, Any]]:
+    return [{"logical_key": e.logical_key, "size": e.size, "hash": e.hash.as_dict(),
+             "meta": e.meta, "physical_key": e.physical_key} for e in manifest.walk()]

@@ -1,0 +1,32 @@
+"""qvc pull: fetch, then fast-forward HEAD and the work tree."""
+
+from __future__ import annotations
+
+import typer
+
+from qvc.cli.app import repo_here
+from qvc.cli.fetch import fetch_json
+from qvc.cli.render import TransferBar, emit_json, short
+
+
+def pull(
+    remote: str | None = typer.Argument(None, help="Remote name or registry URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Fetch, then fast-forward HEAD and the work tree to the remote's latest."""
+    from qvc.ops import clone as clone_op
+    from qvc.remote import target
+
+    repo = repo_here()
+    with TransferBar("pull") as bar:
+        result = clone_op.pull(repo, target.resolve(repo, remote), progress=bar)
+    if as_json:
+        emit_json({**fetch_json(result.fetch), "old_head": result.old_head,
+                   "head": result.new_head, "updated": result.updated,
+                   "removed": result.removed})
+        return
+    if not result.changed:
+        typer.echo(f"Already up to date ({short(result.new_head)})")
+        return
+    typer.echo(f"Fast-forward {short(result.old_head)}..{short(result.new_head)}: "
+               f"{len(result.updated)} file(s) updated, {len(result.removed)} removed")
