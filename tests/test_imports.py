@@ -174,3 +174,15 @@ def test_cli_needs_no_click_package_when_typer_vendors_it() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "qvc" in run.stdout
+
+
+def test_loading_the_command_table_loads_no_layer_below_it() -> None:
+    """``qvc --version`` pays only for the CLI: each command imports its operation when it
+    runs."""
+    code = ("import sys, qvc.cli\n"
+            "print(sorted(m for m in sys.modules if m.startswith('qvc.')"
+            " and not m.startswith('qvc.cli')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "['qvc.errors']"

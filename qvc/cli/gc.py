@@ -6,16 +6,16 @@ import typer
 
 from qvc.cli.app import repo_here
 from qvc.cli.render import emit_json
-from qvc.ops import gc as gc_op
 
 
 def gc(
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Only report what would go."),
     grace: float | None = typer.Option(None, "--grace", min=0, help="Keep unreferenced files "
                                        "younger than SECONDS (default 3600; remote: 86400)."),
-    reflog_expire: float = typer.Option(gc_op.DEFAULT_REFLOG_EXPIRE, "--reflog-expire", min=0,
-                                        help="Reflog entries older than SECONDS stop keeping "
-                                        "commits alive."),
+    reflog_expire: float | None = typer.Option(None, "--reflog-expire", min=0,
+                                               help="Reflog entries older than SECONDS stop "
+                                               "keeping commits alive (default 7776000: 90 "
+                                               "days)."),
     remote: bool = typer.Option(False, "--remote", help="Abort unfinished multipart uploads "
                                 "on the remote instead."),
     registry: str | None = typer.Option(None, "--registry", help="Remote name or URL for "
@@ -23,13 +23,16 @@ def gc(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Delete local objects no commit, tag, pointer, reflog entry or index row uses."""
+    from qvc.ops import gc as gc_op  # not at start-up: it loads the repository core
+
     if remote:
         _gc_remote(registry, gc_op.DEFAULT_REMOTE_GRACE if grace is None else grace, dry_run,
                    as_json)
         return
     result = gc_op.gc(repo_here(), dry_run=dry_run,
                       grace=gc_op.DEFAULT_GRACE if grace is None else grace,
-                      reflog_expire=reflog_expire)
+                      reflog_expire=gc_op.DEFAULT_REFLOG_EXPIRE if reflog_expire is None
+                      else reflog_expire)
     if as_json:
         emit_json({"dry_run": result.dry_run, "objects_removed": result.objects_removed,
                    "temp_removed": result.temp_removed, "bytes_freed": result.bytes_freed,
@@ -43,6 +46,8 @@ def gc(
 
 
 def _gc_remote(registry: str | None, grace: float, dry_run: bool, as_json: bool) -> None:
+    from qvc.ops import gc as gc_op
+
     result = gc_op.gc_remote(repo_here(), registry, grace=grace, dry_run=dry_run)
     if as_json:
         emit_json({"remote": result.remote, "dry_run": result.dry_run,
