@@ -34,7 +34,13 @@ _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 @dataclass(frozen=True)
 class Commit:
-    """qvc's record of one commit: a top hash plus the history Quilt manifests do not keep."""
+    """qvc's record of one commit: a top hash plus the history Quilt manifests do not keep.
+
+    Named by the SHA-256 of its canonical JSON (:meth:`encode`), so a record's name vouches
+    for its content and parents: history is a graph no record can make cyclic. ``merged`` is
+    a merge's second parent; it is left out of the JSON when there is none, so records of
+    commits made before merges existed keep their names.
+    """
 
     top_hash: str
     parent: str | None
@@ -42,13 +48,44 @@ class Commit:
     author: str
     message: str
     extra: dict[str, Any] = field(default_factory=dict)
+    merged: str | None = None
 
     @property
     def id(self) -> str:
         return hashlib.sha256(self.encode()).hexdigest()
 
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return tuple(p for p in (self.parent, self.merged) if p is not None)
+
     def encode(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        fields = asdict(self)
+        if fields["merged"] is None:
+            del fields["merged"]
+        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, data: bytes, commit_id: str) -> Commit:
+        """The record stored under ``commit_id``; ValueError unless it is a well-formed
+        record whose canonical JSON hashes to that name."""
+        if hashlib.sha256(data).hexdigest() != commit_id:
+            raise ValueError("the record does not hash to its name")
+        raw = json.loads(data)
+        if not isinstance(raw, dict) or set(raw) - _COMMIT_FIELDS or \
+                not set(raw) >= _REQUIRED:
+            raise ValueError("not a commit record")
+        commit = cls(**raw)
+        if not is_top_hash(commit.top_hash) or not all(
+                isinstance(p, str) and is_top_hash(p) for p in commit.parents) or \
+                not isinstance(commit.time_ns, int) or not isinstance(commit.author, str) or \
+                not isinstance(commit.message, str) or not isinstance(commit.extra, dict):
+            raise ValueError("a commit record field has the wrong type")
+        return commit
+
+
+_COMMIT_FIELDS = frozenset(("top_hash", "parent", "time_ns", "author", "message", "extra",
+                            "merged"))
+_REQUIRED = _COMMIT_FIELDS - {"extra", "merged"}
 
 
 def find_root(start: Path | None = None) -> Path | None:
@@ -223,11 +260,10 @@ class Repo:
 
     def commit(self, commit_id: str) -> Commit:
         try:
-            raw = json.loads((self.paths.commits / commit_id).read_text())
-        except (FileNotFoundError, ValueError):
+            return Commit.decode((self.paths.commits / commit_id).read_bytes(), commit_id)
+        except (OSError, ValueError, TypeError):
             raise RepositoryError(f"commit record {commit_id[:12]} is missing or damaged",
                                   "run 'qvc verify' to check the repository") from None
-        return Commit(**raw)
 
     def write_commit(self, commit: Commit) -> str:
         atomic_write(self.paths.commits / commit.id, commit.encode())
@@ -251,7 +287,8 @@ class Repo:
             raise os_error(exc, reflog) from exc
 
     def history(self, start: str | None = None) -> Iterator[tuple[str, Commit]]:
-        """(commit id, commit) from ``start`` (default HEAD) back through parents."""
+        """(commit id, commit) from ``start`` (default HEAD) back through first parents
+        (every ancestor, merges included: :mod:`qvc.core.history`)."""
         current = start or self.head_id()
         while current:
             commit = self.commit(current)
