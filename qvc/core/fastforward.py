@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qvc.core.index import Index, version_of
+from qvc.core.index import Index, Row
+from qvc.core.indexfile import Version
 from qvc.core.objects import SMALL, ObjectStore, hash_path
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, stat_path
@@ -74,12 +75,11 @@ def record_tree(repo: Repo, index: Index, new: Manifest, target_id: str,
     sync_filesystem(repo.root)
     fresh = Index(head=target_id)
     for key, entry in new.entries.items():
-        version = version_of(entry)
+        version = Version.of(entry)
         row = index.rows.get(key)
         st = stats.get(key)
-        kept = row[2] if row is not None and row[0] == version and st is None else None
-        fresh.rows[key] = [version, version,
-                           [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else kept]
+        kept = row.stat if row is not None and row.staged == version and st is None else None
+        fresh.rows[key] = Row(version, version, st or kept)
     repo.save_index(fresh)
     crashpoints.reach("pull.after_index")
     _record_pointers(repo, old_top, target_id)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qvc.core.index import RACY_WINDOW_NS, Index, version_hash
+from qvc.core.index import RACY_WINDOW_NS, Index
 from qvc.core.objects import hash_path
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.treewalk import Walk
@@ -48,11 +48,10 @@ def content_matches(root: Path, key: str, index: Index, st: FileStat) -> bool:
     """Whether the file's content equals its staged version (stat cache first, then hash)."""
     if index.stat_matches(key, st):
         return True
-    row = index.rows[key]
-    staged = row[0]
-    if staged is None or staged[0] != st.size:
+    staged = index.rows[key].staged
+    if staged is None or staged.size != st.size:
         return False
-    if version_hash(staged) != hash_path(root / key, staged[1]):
+    if staged.hash != hash_path(root / key, staged.hash_type):
         return False
     index.set_stat(key, st)
     return True

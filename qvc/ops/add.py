@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qvc.core.index import Index
+from qvc.core.indexfile import Version
 from qvc.core.objectbatch import add_files
 from qvc.core.repo import Repo
 from qvc.core.workspace import changed_rows, content_matches, stat_path
@@ -159,9 +160,9 @@ def _stage_object(
     """Stage ``key`` as the stored object ``h`` read from a file with stat ``st``."""
     old = index.staged_version(key)
     result.bytes_hashed += st.size
-    old_meta = old[3] if old is not None else {}
+    old_meta = old.meta if old is not None else {}
     new_meta = old_meta if meta is _KEEP else ({"user_meta": meta} if meta is not None else {})
-    version = [st.size, h.type, h.value, new_meta]
+    version = Version(st.size, h.type, h.value, new_meta)
     if old == version:
         index.stage(key, version, st)  # refresh the stat cache only
         result.unchanged += 1
@@ -217,7 +218,8 @@ def _refuse_unsaved(repo: Repo, index: Index, keys: list[str]) -> None:
     for k in keys:
         st = stat_path(repo.root, k, check_parents=True)
         row = index.rows[k]
-        if st is not None and (row[0] != row[1] or not content_matches(repo.root, k, index, st)):
+        if st is not None and (row.staged != row.head
+                               or not content_matches(repo.root, k, index, st)):
             unsaved.append(k)
     if unsaved:
         raise DirtyWorkTree(

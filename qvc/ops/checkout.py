@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from qvc.core.index import Index, version_of
+from qvc.core.index import Index
+from qvc.core.indexfile import Version
 from qvc.core.objects import SMALL, hash_path
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, content_matches, stat_path
@@ -64,7 +65,8 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
             doomed: list[str] = []
         else:
             wanted = target.entries
-            doomed = [k for k, row in index.rows.items() if row[0] is not None and k not in wanted]
+            doomed = [k for k, row in index.rows.items()
+                      if row.staged is not None and k not in wanted]
         if not force:
             _refuse_dirty(repo, index, wanted, paths and list(wanted))
         writes, stats = _plan(repo, index, wanted)
@@ -79,7 +81,7 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
         result.written, result.removed = sorted(writes), sorted(doomed)
         if paths:
             for key, entry in wanted.items():
-                index.stage(key, version_of(entry), stats.get(key))
+                index.stage(key, Version.of(entry), stats.get(key))
             repo.save_index(index)
         else:
             _move_head(repo, commit_id, target, stats, rev)
@@ -111,7 +113,7 @@ def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
         dirty.update(status.staged_added + status.staged_modified + status.staged_deleted)
     else:
         rows = index.rows
-        dirty.update(k for k in keys_only if k in rows and rows[k][0] != rows[k][1])
+        dirty.update(k for k in keys_only if k in rows and rows[k].staged != rows[k].head)
     tracked_now = index.tracked()
     for key, entry in wanted.items():
         if key not in tracked_now and _differs(repo, key, entry):
@@ -139,8 +141,8 @@ def _plan(repo: Repo, index: Index,
     writes, keep = [], {}
     root = str(repo.root)
     for key, entry in wanted.items():
-        row = index.rows.get(key)
-        same = row is not None and row[0] is not None and row[0][:3] == version_of(entry)[:3]
+        staged = row.staged if (row := index.rows.get(key)) is not None else None
+        same = staged is not None and staged.size == entry.size and staged.hash == entry.hash
         st = stat_path(root, key) if same else None
         if st is not None and content_matches(repo.root, key, index, st):
             keep[key] = st
@@ -291,5 +293,5 @@ def _move_head(repo: Repo, commit_id: str, target: Manifest, stats: dict[str, Fi
     index = Index()
     index.reset_head(commit_id, target)
     for key, entry in target.entries.items():
-        index.stage(key, version_of(entry), stats.get(key))
+        index.stage(key, Version.of(entry), stats.get(key))
     repo.save_index(index)
