@@ -140,7 +140,7 @@ def test_an_index_of_format_2_is_still_read(work: Path, qvc: Qvc) -> None:
     sparse = json.dumps({"meta": cols.metas, "head": heads, "staged": cols.others}).encode()
     header = json.dumps({"head": cols.head, "n": len(cols.keys), "byteorder": sys.byteorder,
                          "lengths": [len(keys), len(sparse)]}).encode()
-    body = b"".join([header, b"\n", keys, cols.stats.tobytes(), cols.sizes.tobytes(),
+    body = b"".join([header, b"\n", keys, cols.stats.values.tobytes(), cols.sizes.tobytes(),
                      bytes(cols.types), bytes(cols.digests), sparse])
     (work / ".qvc" / "index").write_bytes(b"qvc-index 2\n" + hashlib.sha256(body).digest() + body)
     status = _status(qvc, work)

@@ -20,13 +20,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from array import array
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import NamedTuple
 
 from qvc.core import indexfile
-from qvc.core.indexfile import ABSENT, NO_STAT, Columns, DamagedIndex, Version, parse_version
+from qvc.core.indexfile import ABSENT, Columns, DamagedIndex, Version, parse_version
 from qvc.errors import RepositoryError
 from qvc.quilt.manifest import Manifest, sort_key
 from qvc.sysio.fileio import atomic_write
@@ -79,11 +78,7 @@ class Index:
         """Write atomically. Entries whose file changed within the racy window of now lose
         their stat (git's "smudge"), so a later change in the same tick is never trusted."""
         cols = self._columns()
-        stats, limit = cols.stats, time.time_ns() - RACY_WINDOW_NS
-        if len(stats) and max(stats[0::4]) >= limit:
-            for j in range(0, len(stats), 4):
-                if stats[j] >= limit:
-                    stats[j:j + 4] = array("q", (NO_STAT, 0, 0, 0))
+        cols.stats.clear_since(time.time_ns() - RACY_WINDOW_NS)
         atomic_write(path, indexfile.dumps(cols))
         self.base, self.changed, self._pos, self.dirty = cols, {}, None, False
         self._unsorted = False
@@ -201,7 +196,7 @@ class Index:
             if row is not None:
                 self.changed[key] = row._replace(stat=st)
         else:
-            self.base.stats[4 * i:4 * i + 4] = array("q", st)
+            self.base.stats.set(i, st)
         self.dirty = True
 
     def staged_changes(self) -> tuple[list[str], list[str], list[str]]:
@@ -287,8 +282,7 @@ class Index:
         i = self.pos.get(key)
         if i is None or self.base.types[i] == 0:
             return False
-        return (self.base.stats[4 * i:4 * i + 4].tolist() == list(st)
-                and st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS)
+        return self.base.stats.holds(i, st) and st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS
 
     # writing ----------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ columns build a few: one string per key, and arrays read straight from bytes.
 * header: ``{"head", "n", "byteorder", "lengths": [keys, sparse]}``;
 * keys: the logical keys joined by ``"\\n"`` (keys never hold control characters), in Quilt
   walk order, so a sorted walk of the work tree can be compared with them as one list;
-* stats: ``array('q')`` of ``mtime_ns, ctime_ns, inode, size`` per key (``-1`` mtime: none);
+* stats: a :class:`~qvc.sysio.filestat.StatColumn`'s array: ``mtime_ns, ctime_ns, inode,
+  size`` per key (``-1`` mtime: none);
 * sizes: ``array('q')`` of staged sizes; types: one byte per key (see :data:`TYPE_CODES`;
   0 = staged for deletion, 255 = a version kept whole in the sparse part);
 * heads: one byte per key: how HEAD's version relates to the staged one (:data:`SAME`,
@@ -39,14 +40,13 @@ from typing import Any, NamedTuple
 
 from qvc.quilt.hashing import CHUNKED, LEGACY_SHA256, Hash
 from qvc.quilt.manifest import Entry
-from qvc.sysio.filestat import FileStat
+from qvc.sysio.filestat import FileStat, StatColumn
 
 MAGIC = b"qvc-index 3\n"
 MAGIC_2 = b"qvc-index 2\n"
 TYPE_CODES = {CHUNKED: 1, LEGACY_SHA256: 2}
 TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
 OTHER = 255
-NO_STAT = -1
 DIGEST = 32
 SAME, ABSENT, DIFFERS = 0, 1, 2  # heads column: HEAD's version equals staged / none / other
 
@@ -90,7 +90,7 @@ class Columns:
 
     head: str | None = None
     keys: list[str] = field(default_factory=list)
-    stats: array[int] = field(default_factory=lambda: array("q"))
+    stats: StatColumn = field(default_factory=StatColumn)
     sizes: array[int] = field(default_factory=lambda: array("q"))
     types: bytearray = field(default_factory=bytearray)
     hcodes: bytearray = field(default_factory=bytearray)  # SAME / ABSENT / DIFFERS per row
@@ -122,13 +122,12 @@ class Columns:
         return [m.start() for m in _NOT_SAME.finditer(self.hcodes)]
 
     def stat(self, i: int) -> FileStat | None:
-        cached = self.stats[4 * i:4 * i + 4]
-        return None if cached[0] == NO_STAT else FileStat(*cached)
+        return None if self.stats.is_empty(i) else self.stats.get(i)
 
     def append(self, key: str, staged: Version | None, head: Version | None,
                stat: FileStat | None) -> None:
         self.keys.append(key)
-        self.stats.extend((NO_STAT, 0, 0, 0))
+        self.stats.append(None)
         self.sizes.append(0)
         self.types.append(0)
         self.hcodes.append(SAME)
@@ -137,7 +136,7 @@ class Columns:
 
     def set_row(self, i: int, staged: Version | None, head: Version | None,
                 stat: FileStat | None) -> None:
-        self.stats[4 * i:4 * i + 4] = array("q", stat if stat is not None else (NO_STAT, 0, 0, 0))
+        self.stats.set(i, stat)
         code, raw = _encode(staged)
         self.sizes[i] = staged.size if staged is not None and code != OTHER else 0
         self.types[i] = code
@@ -157,7 +156,7 @@ class Columns:
         """Append row ``i`` of ``other`` without decoding it."""
         j = len(self.keys)
         self.keys.append(other.keys[i])
-        self.stats.extend(other.stats[4 * i:4 * i + 4])
+        self.stats.append_from(other.stats, i)
         self.sizes.append(other.sizes[i])
         self.types.append(other.types[i])
         self.hcodes.append(other.hcodes[i])
@@ -211,7 +210,8 @@ def dumps(cols: Columns) -> bytes:
     header = json.dumps({"head": cols.head, "n": len(cols.keys), "byteorder": sys.byteorder,
                          "lengths": [len(keys), len(sparse)]}).encode()
     parts: list[bytes | bytearray | memoryview] = [
-        header, b"\n", keys, memoryview(cols.stats).cast("B"), memoryview(cols.sizes).cast("B"),
+        header, b"\n", keys, memoryview(cols.stats.values).cast("B"),
+        memoryview(cols.sizes).cast("B"),
         cols.types, cols.hcodes, cols.digests, sparse]
     digest = hashlib.sha256()
     for part in parts:
@@ -236,7 +236,7 @@ def loads(data: bytes) -> Columns:
         keys = data[pos:pos + keys_len].decode("utf-8", "surrogatepass").split("\n") if n else []
         pos += keys_len
         cols = Columns(header["head"], keys)
-        for column, width in ((cols.stats, 32 * n), (cols.sizes, 8 * n)):
+        for column, width in ((cols.stats.values, 32 * n), (cols.sizes, 8 * n)):
             column.frombytes(data[pos:pos + width])
             pos += width
             if header["byteorder"] != sys.byteorder:

@@ -87,7 +87,7 @@ def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = N
     suspects = changed_rows(index, tree) if keys is None else None
     same = suspects is not None
     walked: dict[str, FileStat] = (
-        {tree.keys[i]: FileStat(*tree.stats[4 * i:4 * i + 4]) for i in suspects}
+        {tree.keys[i]: tree.stats.get(i) for i in suspects}
         if suspects is not None else tree.files)  # only the suspects' stats, if that is all
     tracked: Iterable[str] = walked if suspects is not None else index.tracked()
     for key in sorted(keys if keys is not None else tracked):
@@ -111,13 +111,4 @@ def changed_rows(index: Index, tree: Walk, block: int = 1024) -> list[int] | Non
     the walk and the index hold different keys. Compares a block of rows at a time."""
     if not (index.untouched() and 0 not in index.base.types and tree.keys == index.base.keys):
         return None
-    mine, theirs = tree.stats, index.base.stats
-    racy = index.mtime_ns - RACY_WINDOW_NS
-    found: list[int] = []
-    for start in range(0, len(tree.keys), block):
-        a, b = 4 * start, 4 * (start + block)
-        if mine[a:b] != theirs[a:b] or max(mine[a:b:4]) >= racy:
-            found.extend(i for i in range(start, min(start + block, len(tree.keys)))
-                         if mine[4 * i:4 * i + 4] != theirs[4 * i:4 * i + 4]
-                         or mine[4 * i] >= racy)
-    return found
+    return tree.stats.differing(index.base.stats, index.mtime_ns - RACY_WINDOW_NS, block)

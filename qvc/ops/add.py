@@ -123,7 +123,7 @@ def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
     if changed is None:
         return False
     result.unchanged += len(tree.keys) - len(changed)
-    _stage_files(repo, index, ((tree.keys[i], FileStat(*tree.stats[4 * i:4 * i + 4]))
+    _stage_files(repo, index, ((tree.keys[i], tree.stats.get(i))
                                for i in changed), _KEEP, result, progress)
     return True
 
