@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ import typer
 from qvc.cli.app import app, emit_json, repo_here, short
 from qvc.errors import IntegrityError, UsageError
 from qvc.ops import gc as gc_op
+from qvc.sysio.progress import CountProgress
 
 if TYPE_CHECKING:
     from qvc.ops import diff as diff_op
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def _bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None] | None]:
+def _bar(desc: str, unit: str) -> Iterator[CountProgress | None]:
     """A progress callback ``(done, total)`` drawing a bar on stderr, on a terminal only."""
     if not sys.stderr.isatty():
         yield None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from qvc.quilt.manifest import validate_key, validate_meta
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
+from qvc.sysio.progress import ByteProgress
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.paths import to_key, under
 from qvc.worktree.treewalk import Walk, walk
@@ -38,7 +39,7 @@ class AddResult:
 
 def add(
     repo: Repo, paths: list[str], *, cwd: Path, force: bool = False, meta: Any = _KEEP,
-    tracked_only: bool = False, progress: Callable[[int], None] | None = None,
+    tracked_only: bool = False, progress: ByteProgress | None = None,
 ) -> AddResult:
     """Stage files (and deletions of tracked files) under each path; with ``tracked_only``
     (commit -a) only changes to files already tracked."""
@@ -61,7 +62,7 @@ def add(
 
 def _add_one(
     repo: Repo, index: Index, rules: IgnoreRules, key: str, shown: str, force: bool,
-    meta: Any, result: AddResult, progress: Callable[[int], None] | None,
+    meta: Any, result: AddResult, progress: ByteProgress | None,
     tracked_only: bool = False,
 ) -> None:
     target = repo.root / key if key else repo.root
@@ -87,7 +88,7 @@ def _add_one(
 
 def _add_folder(
     repo: Repo, index: Index, rules: IgnoreRules, key: str, force: bool, meta: Any,
-    result: AddResult, progress: Callable[[int], None] | None, tracked_only: bool,
+    result: AddResult, progress: ByteProgress | None, tracked_only: bool,
 ) -> None:
     """Stage a folder's files as walked (no object per file: a million files must fit)."""
     tree = walk(repo.root, rules, key, force=force)
@@ -116,7 +117,7 @@ def _stage_gone(index: Index, root: Path, key: str, present: set[str],
 
 
 def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
-                   progress: Callable[[int], None] | None) -> bool:
+                   progress: ByteProgress | None) -> bool:
     """Stage a walk of the whole work tree by its changed rows only, when it holds exactly
     the tracked files (the common case); False when it does not."""
     changed = changed_rows(index, tree)
@@ -130,7 +131,7 @@ def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
 
 def _stage_files(
     repo: Repo, index: Index, files: Iterable[tuple[str, FileStat | None]], meta: Any,
-    result: AddResult, progress: Callable[[int], None] | None,
+    result: AddResult, progress: ByteProgress | None,
 ) -> None:
     """Stage files given with their stat from the walk that found them (None: stat here).
     Files whose stat matches the index are skipped; the others are copied into the object

@@ -12,7 +12,6 @@ being created when it struck may be short: it shows as changed, and ``--force`` 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +30,11 @@ from qvc.remote import remotes
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error, sync_filesystem
 from qvc.sysio.filestat import FileStat
+from qvc.sysio.progress import CountProgress
 from qvc.worktree.materialize import TreeWriter, remove_entry
 from qvc.worktree.paths import to_key, under
 from qvc.worktree.treewalk import Walk
 
-Progress = Callable[[int, int], None]  # (files written so far, files to write)
 _WORKERS = min(4, os.cpu_count() or 2)  # for hashing only
 _BATCH = 256
 _KEEP_BYTES = 256 << 20  # verified small objects held for the writer
@@ -52,8 +51,9 @@ class CheckoutResult:
 
 
 def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
-             force: bool = False, progress: Progress | None = None) -> CheckoutResult:
-    """Full checkout (moves HEAD) or, with ``paths``, restore and stage those paths only."""
+             force: bool = False, progress: CountProgress | None = None) -> CheckoutResult:
+    """Full checkout (moves HEAD) or, with ``paths``, restore and stage those paths only.
+    ``progress`` gets (files written so far, files to write)."""
     with repo.lock():
         commit_id = repo.resolve(rev)
         target = repo.manifest(repo.commit(commit_id).top_hash)
@@ -247,7 +247,7 @@ def _keys(entries: list[Entry]) -> str:
 
 
 def _write_all(repo: Repo, entries: list[Entry], kept: dict[Hash, bytes],
-               progress: Progress | None) -> dict[str, FileStat]:
+               progress: CountProgress | None) -> dict[str, FileStat]:
     """Write the files one after another through one TreeWriter (each folder opened once):
     parallel creates in one folder contend for its lock in the kernel and measured slower
     than a single writer. A small object's bytes are those verified before any file was

@@ -25,8 +25,6 @@ from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.remotes import RemoteSpec, add_remote, make_spec, open_remote
 from qvc.remote.transfer import (
-    NoProgress,
-    Progress,
     Verified,
     check_remote_keys,
     download,
@@ -35,6 +33,7 @@ from qvc.remote.transfer import (
 from qvc.storage.registry import Registry
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import create_exclusive
+from qvc.sysio.progress import NoProgress, TransferProgress
 from qvc.worktree.materialize import BackgroundWriter
 
 
@@ -52,14 +51,14 @@ class FetchResult:
 
 
 def fetch(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
-          progress: Progress | None = None) -> FetchResult:
+          progress: TransferProgress | None = None) -> FetchResult:
     """Fetch every version of the package from ``spec`` and the objects of REV (latest)."""
     with repo.lock():
         return fetch_locked(repo, spec, open_remote(spec), rev=rev, progress=progress)
 
 
 def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str | None,
-                 progress: Progress | None, on_verified: Verified | None = None,
+                 progress: TransferProgress | None, on_verified: Verified | None = None,
                  sync: bool = True) -> FetchResult:
     """:func:`fetch` with the lock held. ``on_verified`` sees each object downloaded (see
     :func:`download`); with ``sync=False`` the caller makes the objects durable before it
@@ -158,7 +157,7 @@ class PullResult:
 
 
 def pull(repo: Repo, spec: RemoteSpec, *, rev: str | None = None,
-         progress: Progress | None = None) -> PullResult:
+         progress: TransferProgress | None = None) -> PullResult:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV).
 
     Refuses (RemoteConflict) when local history has commits the remote lacks, and
@@ -207,7 +206,7 @@ class CloneResult:
 
 
 def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str | None = None,
-          progress: Progress | None = None) -> CloneResult:
+          progress: TransferProgress | None = None) -> CloneResult:
     """Create a work tree in ``folder`` (default: the name part) holding REV (default latest)
     of ``name`` from the registry, with the registry as remote ``origin``."""
     spec = make_spec("origin", registry_url)
@@ -234,7 +233,7 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
 
 
 def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
-          progress: Progress | None) -> FetchResult:
+          progress: TransferProgress | None) -> FetchResult:
     """Fetch REV into a new repository and write its work tree, each file as soon as its
     object is verified (from the downloaded bytes while they are in memory) by one writer
     thread beside the downloads; then one sync for objects and files, then the records.

@@ -25,8 +25,6 @@ from qvc.remote import tracking
 from qvc.remote.physical import copy_to_file
 from qvc.remote.remotes import RemoteSpec, checked_for_push, open_remote
 from qvc.remote.transfer import (
-    NoProgress,
-    Progress,
     Uploader,
     local_source,
     parallel_map,
@@ -35,6 +33,7 @@ from qvc.remote.transfer import (
 from qvc.storage import Store
 from qvc.storage.registry import NAMED, Latest, Registry
 from qvc.sysio import crashpoints
+from qvc.sysio.progress import NoProgress, TransferProgress
 
 log = logging.getLogger("qvc")
 
@@ -74,7 +73,7 @@ def push_package(
     manifest: Manifest, name: str, registry: Registry, *, dest: Dest = None,
     selector: Selector | None = None, expected_latest: Latest | None = _READ,
     known_parents: set[str] | None = None, force: bool = False, copy: bool = True,
-    progress: Progress | None = None, timestamp: int | None = None,
+    progress: TransferProgress | None = None, timestamp: int | None = None,
 ) -> PushResult:
     """Copy ``manifest``'s data into ``registry`` and record it as a version of ``name``.
 
@@ -100,7 +99,7 @@ def push_package(
 
 def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
                   selector: Selector | None, copy: bool, reuse: Reuse,
-                  progress: Progress | None) -> PushResult:
+                  progress: TransferProgress | None) -> PushResult:
     """Data (unless ``copy`` is False), then the manifest: everything but the pointers."""
     top = manifest.top_hash()
     if copy:
@@ -147,7 +146,7 @@ def check_fast_forward(name: str, registry: Registry, latest: Latest | None,
 
 
 def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
-                selector: Selector | None, reuse: Reuse, progress: Progress) -> PushResult:
+                selector: Selector | None, reuse: Reuse, progress: TransferProgress) -> PushResult:
     """Copy entries into the registry's store; returns the manifest naming the copies."""
     store = registry.store
     prefix = _prefix(name, dest)
@@ -248,7 +247,7 @@ class RepoPushResult:
 
 
 def push(repo: Repo, spec: RemoteSpec, *, dest: str | None = None, force: bool = False,
-         copy: bool = True, progress: Progress | None = None) -> RepoPushResult:
+         copy: bool = True, progress: TransferProgress | None = None) -> RepoPushResult:
     """Push every commit of HEAD's history the registry lacks (oldest first), then move
     ``latest`` to HEAD. Refused if the registry's ``latest`` is not in HEAD's history, or if
     the remote is known to ignore conditional writes (unless ``force``)."""
@@ -287,7 +286,7 @@ def push(repo: Repo, spec: RemoteSpec, *, dest: str | None = None, force: bool =
 
 def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote_tops: set[str],
                    reuse: Reuse, result: RepoPushResult, *, dest: str | None, copy: bool,
-                   progress: Progress | None) -> list[tuple[str, int]]:
+                   progress: TransferProgress | None) -> list[tuple[str, int]]:
     """Data and manifests of the commits the registry lacks, oldest first; returns their
     (top hash, pointer timestamp)."""
     staged: list[tuple[str, int]] = []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed, Progress, Store
+from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed, Store
 
-__all__ = ["ObjectInfo", "ObjectNotFound", "PreconditionFailed", "Progress", "Store", "open_store"]
+__all__ = ["ObjectInfo", "ObjectNotFound", "PreconditionFailed", "Store", "open_store"]
 
 
 def open_store(url: str, *, credentials: Callable[[], Mapping[str, str]] | None = None,

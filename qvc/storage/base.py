@@ -7,15 +7,13 @@ replaces only if the current ETag is the one given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from qvc.errors import ConflictError, RemoteError
-
-Progress = Callable[[int], None]
-"""Called with a number of bytes just transferred."""
+from qvc.sysio.progress import ByteProgress
 
 
 class ObjectNotFound(RemoteError):
@@ -41,7 +39,7 @@ class Store(Protocol):
 
     def get_to_file(
         self, key: str, dest: Path, version_id: str | None = None,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> None: ...
 
     def head(self, key: str, version_id: str | None = None) -> ObjectInfo | None: ...
@@ -52,7 +50,7 @@ class Store(Protocol):
 
     def put_file(
         self, key: str, source: Path, *, if_none_match: bool = False,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> ObjectInfo: ...
 
     def list(self, prefix: str) -> Iterator[str]: ...

@@ -12,8 +12,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from qvc.errors import UsageError
-from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed, Progress
+from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed
 from qvc.sysio.fileio import atomic_write, create_exclusive, fsync_dir, os_error
+from qvc.sysio.progress import ByteProgress
 
 
 def path_from_url(url: str) -> Path:
@@ -51,7 +52,7 @@ class LocalStore:
 
     def get_to_file(
         self, key: str, dest: Path, version_id: str | None = None,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> None:
         src = self._path(key)
         try:
@@ -92,7 +93,7 @@ class LocalStore:
 
     def put_file(
         self, key: str, source: Path, *, if_none_match: bool = False,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> ObjectInfo:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
