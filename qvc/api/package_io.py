@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qvc.conf import known, userconfig
-from qvc.core.objects import hash_path
 from qvc.core.repo import DOT, Repo, find_root
 from qvc.errors import CorruptObject, UsageError
+from qvc.quilt.hashing import hash_file
 from qvc.quilt.manifest import validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
 from qvc.remote import physical
@@ -235,6 +235,6 @@ def _write_verified(entry: PackageEntry, root: Path, key: str) -> None:
         staged = Path(tmp) / "object"
         physical.copy_to_file(entry.physical_key, staged)
         expected = entry._hash
-        if expected is not None and hash_path(staged, expected.type) != expected:
+        if expected is not None and hash_file(staged, expected.type) != expected:
             raise CorruptObject(f"the data at {entry.physical_key} does not match its hash")
         write_entry(root, key, staged)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from qvc.core.index import Index, Row
 from qvc.core.indexfile import Version
-from qvc.core.objects import SMALL, ObjectStore, hash_path
+from qvc.core.objects import SMALL, ObjectStore
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree
+from qvc.quilt.hashing import hash_file
 from qvc.quilt.manifest import Entry, Manifest, diff
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error, sync_filesystem
@@ -144,7 +145,7 @@ def _settled(repo: Repo, new: Manifest, keys: set[str], write: set[str],
         elif key in write:
             entry, st = new.entries[key], stat_path(repo.root, key)
             if st is not None and st.size == entry.size and \
-                    hash_path(repo.root / key, entry.hash.type) == entry.hash:
+                    hash_file(repo.root / key, entry.hash.type) == entry.hash:
                 done.add(key)
     return done
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qvc.core.index import RACY_WINDOW_NS, Index
-from qvc.core.objects import hash_path
+from qvc.quilt.hashing import hash_file
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.treewalk import Walk
 
@@ -51,7 +51,7 @@ def content_matches(root: Path, key: str, index: Index, st: FileStat) -> bool:
     staged = index.rows[key].staged
     if staged is None or staged.size != st.size:
         return False
-    if staged.hash != hash_path(root / key, staged.hash_type):
+    if staged.hash != hash_file(root / key, staged.hash_type):
         return False
     index.set_stat(key, st)
     return True

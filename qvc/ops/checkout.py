@@ -19,12 +19,12 @@ from typing import Literal
 
 from qvc.core.index import Index
 from qvc.core.indexfile import Version
-from qvc.core.objects import SMALL, hash_path
+from qvc.core.objects import SMALL
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, content_matches, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
 from qvc.ops import verify as verify_op
-from qvc.quilt.hashing import Hash, hash_bytes
+from qvc.quilt.hashing import Hash, hash_bytes, hash_file
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import remotes
 from qvc.sysio import crashpoints
@@ -132,7 +132,7 @@ def _differs(repo: Repo, key: str, entry: Entry) -> bool:
     st = stat_path(repo.root, key)
     if st is None:
         return os.path.lexists(repo.root / key)  # a link or folder stands there
-    return st.size != entry.size or hash_path(repo.root / key, entry.hash.type) != entry.hash
+    return st.size != entry.size or hash_file(repo.root / key, entry.hash.type) != entry.hash
 
 
 def _plan(repo: Repo, index: Index,
@@ -207,7 +207,7 @@ def _intact(repo: Repo, entry: Entry) -> bytes | Literal[False] | None:
         if entry.size > SMALL:
             if not objects.has(h, entry.size):
                 return None
-            return b"" if hash_path(objects.path(h), h.type) == h else False
+            return b"" if hash_file(objects.path(h), h.type) == h else False
         data = _read_small(f"{objects.root}/{objects.name(h)}", entry.size)
     except OSError:
         return None

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qvc.core.index import Index
-from qvc.core.objects import hash_path
 from qvc.core.repo import Repo
 from qvc.core.workspace import stat_path
 from qvc.errors import BadRevision
+from qvc.quilt.hashing import hash_file
 from qvc.quilt.manifest import Entry, Manifest, ManifestDiff, diff, is_top_hash, parse
 from qvc.storage.base import ObjectNotFound
 from qvc.storage.registry import PACKAGES
@@ -128,7 +128,7 @@ def _work_entry(repo: Repo, index: Index, key: str, st: FileStat) -> Entry:
     if index.matches_stat(row, st):
         return Entry(key, "", staged.size, staged.hash, staged.meta)
     try:
-        return Entry(key, "", st.size, hash_path(repo.root / key, staged.hash_type), staged.meta)
+        return Entry(key, "", st.size, hash_file(repo.root / key, staged.hash_type), staged.meta)
     except OSError as exc:
         raise os_error(exc, repo.root / key) from exc
 

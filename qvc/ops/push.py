@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qvc.core.objects import hash_path
 from qvc.core.repo import Commit, Repo
 from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
-from qvc.quilt.hashing import Hash
+from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.physical import copy_to_file
@@ -215,7 +214,7 @@ class _source:
         target = Path(self._tmp.name) / "object"
         pk = self.entry.physical_key
         copy_to_file(pk, target)
-        if hash_path(target, self.entry.hash.type) != self.entry.hash:
+        if hash_file(target, self.entry.hash.type) != self.entry.hash:
             raise CorruptObject(f"{pk} does not hold the bytes {self.entry.logical_key!r} names")
         return target
 

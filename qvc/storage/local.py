@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from qvc.errors import UsageError
+from qvc.quilt.hashing import LEGACY_SHA256, hash_file
 from qvc.storage.base import ObjectInfo, ObjectNotFound, PreconditionFailed
 from qvc.sysio.fileio import atomic_write, create_exclusive, fsync_dir, os_error
 from qvc.sysio.progress import ByteProgress
@@ -150,7 +151,7 @@ class LocalStore:
 
 
 def _etag(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hash_file(path, LEGACY_SHA256).value  # the SHA-256 in hex, as put() gives
 
 
 class _dir_lock:
