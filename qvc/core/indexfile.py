@@ -51,7 +51,6 @@ DIGEST = 32
 SAME, ABSENT, DIFFERS = 0, 1, 2  # heads column: HEAD's version equals staged / none / other
 
 
-
 class Version(NamedTuple):
     """One version of a file's content as the index keeps it (JSON: ``[size, hash type, hash
     value, meta]``). A tuple: ``status`` and ``add`` decode one per file they look at, and a
@@ -72,11 +71,11 @@ class Version(NamedTuple):
 
 
 def parse_version(raw: Any) -> Version | None:
-    """A version as JSON holds it (a list, or null); TypeError if it is not one."""
+    """A version as JSON holds it (a list of four, or null); DamagedIndex if it is not one."""
     if raw is None:
         return None
-    if not isinstance(raw, list):
-        raise TypeError("an index version is not a list")
+    if not isinstance(raw, list) or len(raw) != len(Version._fields):
+        raise DamagedIndex("an index version is not a list of four")
     return Version(*raw)
 
 
