@@ -107,7 +107,7 @@ def assert_every_commit_reads_back(root: Path, qvc: Qvc) -> list[str]:
         for entry in manifest.walk():
             assert repo.objects.verify(entry.hash, entry.size) is None, entry.logical_key
             physical = Path(unquote(urlparse(entry.physical_key).path))
-            assert hash_file(physical, entry.hash.type)[0] == entry.hash
+            assert hash_file(physical, entry.hash.type) == entry.hash
     for pointer, top in repo.registry.versions(repo.package):
         assert repo.registry.has_manifest(top), pointer
     return tops

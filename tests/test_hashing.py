@@ -81,14 +81,13 @@ def test_legacy_sha256_is_the_plain_hex_digest() -> None:
     assert hasher.result().value == expected
 
 
-def test_hash_file_reads_the_whole_file(tmp_path: Path) -> None:
-    data = random.Random(7).randbytes(9 * MiB + 3)
+@pytest.mark.parametrize("size", [0, 1000, 4 * MiB - 1, 4 * MiB, 9 * MiB + 3])
+def test_hash_file_reads_the_whole_file(tmp_path: Path, size: int) -> None:
+    data = random.Random(7).randbytes(size)
     path = tmp_path / "f.bin"
     path.write_bytes(data)
-    h, count = hashing.hash_file(path)
-    assert count == len(data)
-    assert h == Hash(CHUNKED, reference_chunked(data))
-    assert hashing.hash_file(path, LEGACY_SHA256)[0].value == hashlib.sha256(data).hexdigest()
+    assert hashing.hash_file(path) == Hash(CHUNKED, reference_chunked(data))
+    assert hashing.hash_file(path, LEGACY_SHA256).value == hashlib.sha256(data).hexdigest()
 
 
 def test_hex_names_the_raw_digest() -> None:

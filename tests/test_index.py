@@ -140,7 +140,7 @@ def test_an_index_of_format_2_is_still_read(work: Path, qvc: Qvc) -> None:
     sparse = json.dumps({"meta": cols.metas, "head": heads, "staged": cols.others}).encode()
     header = json.dumps({"head": cols.head, "n": len(cols.keys), "byteorder": sys.byteorder,
                          "lengths": [len(keys), len(sparse)]}).encode()
-    body = b"".join([header, b"\n", keys, cols.stats.tobytes(), cols.sizes.tobytes(),
+    body = b"".join([header, b"\n", keys, cols.stats.values.tobytes(), cols.sizes.tobytes(),
                      bytes(cols.types), bytes(cols.digests), sparse])
     (work / ".qvc" / "index").write_bytes(b"qvc-index 2\n" + hashlib.sha256(body).digest() + body)
     status = _status(qvc, work)
@@ -152,11 +152,12 @@ def test_an_index_of_format_2_is_still_read(work: Path, qvc: Qvc) -> None:
 
 
 def test_rows_staged_out_of_walk_order_are_saved_in_walk_order(tmp_path: Path) -> None:
+    from qvc.core.indexfile import Version
     from qvc.sysio.filestat import FileStat
 
     index = Index()
     for key in ("b/x.txt", "a.txt", "b-c.txt", "a/z.txt"):
-        index.stage(key, [1, "SHA256", "00" * 32, {}], FileStat(1, 1, 1, 1))
+        index.stage(key, Version(1, "SHA256", "00" * 32, {}), FileStat(1, 1, 1, 1))
     walk_order = ["a/z.txt", "a.txt", "b/x.txt", "b-c.txt"]
     assert [k for k, _ in index.staged_items()] == walk_order
     assert not index.untouched()

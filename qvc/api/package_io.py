@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qvc.conf import known, userconfig
-from qvc.core.objects import hash_path
 from qvc.core.repo import DOT, Repo, find_root
 from qvc.errors import CorruptObject, UsageError
-from qvc.quilt.hashing import Hash
+from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Manifest, validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
 from qvc.remote import physical, target
@@ -199,6 +198,6 @@ def write_verified(physical_key: str, expected: Hash | None, root: Path, key: st
     with tempfile.TemporaryDirectory(prefix="qvc-fetch-", dir=root) as tmp:
         staged = Path(tmp) / "object"
         physical.copy_to_file(physical_key, staged)
-        if expected is not None and hash_path(staged, expected.type) != expected:
+        if expected is not None and hash_file(staged, expected.type) != expected:
             raise CorruptObject(f"the data at {physical_key} does not match its hash")
         write_entry(root, key, staged)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from qvc.errors import InvalidJSON
+
+if TYPE_CHECKING:
+    from qvc.sysio.progress import CountProgress
 
 
 def parse_json(text: str, what: str = "--meta") -> Any:
@@ -40,7 +43,7 @@ def size(nbytes: int) -> str:
 
 
 @contextmanager
-def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar(desc: str, unit: str) -> Iterator[CountProgress | None]:
     """A progress callback ``(done, total)`` drawing a bar on stderr, on a terminal only."""
     if not sys.stderr.isatty():
         yield None

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qvc.core.head import AfterHead, move_head
-from qvc.core.index import Index, version_of
-from qvc.core.objects import SMALL, ObjectStore, hash_path
+from qvc.core.index import Index, Row
+from qvc.core.indexfile import Version
+from qvc.core.objects import SMALL, ObjectStore
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree
+from qvc.quilt.hashing import hash_file
 from qvc.quilt.manifest import Entry, Manifest, diff
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error, sync_filesystem
@@ -75,12 +77,11 @@ def record_tree(repo: Repo, index: Index, new: Manifest, target_id: str,
     sync_filesystem(repo.root)
     fresh = Index(head=target_id)
     for key, entry in new.entries.items():
-        version = version_of(entry)
+        version = Version.of(entry)
         row = index.rows.get(key)
         st = stats.get(key)
-        kept = row[2] if row is not None and row[0] == version and st is None else None
-        fresh.rows[key] = [version, version,
-                           [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else kept]
+        kept = row.stat if row is not None and row.staged == version and st is None else None
+        fresh.rows[key] = Row(version, version, st or kept)
     move_head(repo, target_id, fresh, reason, record_pointers=True, after_head=after_head)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(repo.paths.cloning)
@@ -141,7 +142,7 @@ def _settled(repo: Repo, new: Manifest, keys: set[str], write: set[str],
         elif key in write:
             entry, st = new.entries[key], stat_path(repo.root, key)
             if st is not None and st.size == entry.size and \
-                    hash_path(repo.root / key, entry.hash.type) == entry.hash:
+                    hash_file(repo.root / key, entry.hash.type) == entry.hash:
                 done.add(key)
     return done
 

@@ -3,14 +3,16 @@
 ``.qvc/index`` (format in :mod:`qvc.core.indexfile`), written atomically. For every logical key it
 keeps three columns, so ``status`` never has to parse a manifest:
 
-* ``staged``: ``[size, hash type, hash value, meta]`` of what the next commit holds, or None
-  when the key is staged for deletion;
+* ``staged``: the :class:`~qvc.core.indexfile.Version` (size, hash, meta) the next commit
+  holds, or None when the key is staged for deletion;
 * ``head``: the same for the commit the index was built from, or None if HEAD lacks the key;
-* ``stat``: ``[mtime_ns, ctime_ns, inode, size]`` of the work-tree file when its content was
-  last seen to equal ``staged``.
+* ``stat``: the :class:`~qvc.sysio.filestat.FileStat` of the work-tree file when its content
+  was last seen to equal ``staged``.
 
-``Index.rows`` shows them as ``{key: [staged, head, stat]}``, decoding a row only when it is
-read; the hot paths (status, add, commit) use the column methods and decode nothing.
+``Index.rows`` shows them as ``{key: Row(staged, head, stat)}``, decoding a row only when it is
+read; the hot paths (status, add, commit) use the column methods and decode nothing. Rows are
+tuples: a change goes through the index's methods (:meth:`Index.stage`,
+:meth:`Index.stage_delete`, :meth:`Index.set_stat`, ...), which replace the row.
 """
 
 from __future__ import annotations
@@ -18,30 +20,26 @@ from __future__ import annotations
 import json
 import os
 import time
-from array import array
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 from qvc.core import indexfile
-from qvc.core.indexfile import ABSENT, NO_STAT, Columns, DamagedIndex, Version
+from qvc.core.indexfile import ABSENT, Columns, DamagedIndex, Version, parse_version
 from qvc.errors import RepositoryError
-from qvc.quilt.hashing import Hash
-from qvc.quilt.manifest import Entry, Manifest, sort_key
+from qvc.quilt.manifest import Manifest, sort_key
 from qvc.sysio.fileio import atomic_write
 from qvc.sysio.filestat import FileStat
-
-Row = list[Any]  # [staged Version | None, head Version | None, stat list | None]
 
 RACY_WINDOW_NS = 20_000_000  # kernel file timestamps tick at jiffy resolution (1-10 ms)
 
 
-def version_of(entry: Entry) -> Version:
-    return [entry.size, entry.hash.type, entry.hash.value, entry.meta]
+class Row(NamedTuple):
+    """One key's three columns, decoded."""
 
-
-def version_hash(version: Version) -> Hash:
-    return Hash(version[1], version[2])
+    staged: Version | None  # None: staged for deletion
+    head: Version | None  # None: not in HEAD
+    stat: FileStat | None  # None: the file is not known to hold ``staged``
 
 
 class Index:
@@ -81,11 +79,7 @@ class Index:
         """Write atomically. Entries whose file changed within the racy window of now lose
         their stat (git's "smudge"), so a later change in the same tick is never trusted."""
         cols = self._columns()
-        stats, limit = cols.stats, time.time_ns() - RACY_WINDOW_NS
-        if len(stats) and max(stats[0::4]) >= limit:
-            for j in range(0, len(stats), 4):
-                if stats[j] >= limit:
-                    stats[j:j + 4] = array("q", (NO_STAT, 0, 0, 0))
+        cols.stats.clear_since(time.time_ns() - RACY_WINDOW_NS)
         atomic_write(path, indexfile.dumps(cols))
         self.base, self.changed, self._pos, self.dirty = cols, {}, None, False
         self._unsorted = False
@@ -105,7 +99,7 @@ class Index:
         if i is None:
             return None
         base = self.base
-        row = self.changed[key] = [base.staged(i), base.head_version(i), base.stat(i)]
+        row = self.changed[key] = Row(base.staged(i), base.head_version(i), base.stat(i))
         return row
 
     def keys(self) -> Iterator[str]:
@@ -127,7 +121,7 @@ class Index:
         if not changed and 0 not in base.types:
             return dict.fromkeys(base.keys)
         return {k: None for k in self.keys()
-                if (k in changed and changed[k][0] is not None)  # type: ignore[index]
+                if (k in changed and changed[k].staged is not None)  # type: ignore[union-attr]
                 or (k not in changed and base.types[self.pos[k]] != 0)}
 
     def staged_items(self) -> Iterator[tuple[str, Version]]:
@@ -141,13 +135,13 @@ class Index:
             return
         for key in sorted(self.keys(), key=sort_key):
             row = self.row(key)
-            if row is not None and row[0] is not None:
-                yield key, row[0]
+            if row is not None and row.staged is not None:
+                yield key, row.staged
 
     def is_tracked(self, key: str) -> bool:
         if key in self.changed:
             row = self.changed[key]
-            return row is not None and row[0] is not None
+            return row is not None and row.staged is not None
         i = self.pos.get(key)
         return i is not None and self.base.types[i] != 0
 
@@ -158,31 +152,28 @@ class Index:
         without keeping the row (staging a million files must not build a row per file)."""
         if key in self.changed:
             row = self.changed[key]
-            return row[0] if row is not None else None
+            return row.staged if row is not None else None
         i = self.pos.get(key)
         return self.base.staged(i) if i is not None else None
 
     def stage(self, key: str, version: Version, st: FileStat | None) -> None:
         """Stage ``version`` for ``key``; a row not read since loading is written straight
         into the columns, a new key appended to them."""
-        stat_list = [st.mtime_ns, st.ctime_ns, st.ino, st.size] if st else None
         self.dirty = True
         if key in self.changed:
             row = self.changed[key]
-            if row is not None:
-                row[0], row[2] = version, stat_list
-                return
-            self.changed[key] = [version, self._base_head(key), stat_list]
+            head = row.head if row is not None else self._base_head(key)
+            self.changed[key] = Row(version, head, st)
             return
         base, pos = self.base, self.pos
         i = pos.get(key)
         if i is not None:
-            base.set_row(i, version, base.head_version(i), stat_list)
+            base.set_row(i, version, base.head_version(i), st)
             return
         if base.keys and not self._unsorted and sort_key(key) < sort_key(base.keys[-1]):
             self._unsorted = True
         pos[key] = len(base.keys)
-        base.append(key, version, None, stat_list)
+        base.append(key, version, None, st)
 
     def _base_head(self, key: str) -> Version | None:
         i = self.pos.get(key)
@@ -192,10 +183,10 @@ class Index:
         row = self.row(key)
         if row is None:
             return
-        if row[1] is None:
+        if row.head is None:
             self.rows.pop(key)
         else:
-            row[0], row[2] = None, None
+            self.changed[key] = Row(None, row.head, None)
         self.dirty = True
 
     def set_stat(self, key: str, st: FileStat) -> None:
@@ -204,9 +195,9 @@ class Index:
         if key in self.changed or i is None:
             row = self.row(key)
             if row is not None:
-                row[2] = [st.mtime_ns, st.ctime_ns, st.ino, st.size]
+                self.changed[key] = row._replace(stat=st)
         else:
-            self.base.stats[4 * i:4 * i + 4] = array("q", st)
+            self.base.stats.set(i, st)
         self.dirty = True
 
     def staged_changes(self) -> tuple[list[str], list[str], list[str]]:
@@ -224,11 +215,11 @@ class Index:
             else:
                 (added if base.hcodes[i] == ABSENT else modified).append(key)
         for key, row in changed.items():
-            if row is None or row[0] == row[1]:
+            if row is None or row.staged == row.head:
                 continue
-            if row[1] is None:
+            if row.head is None:
                 added.append(key)
-            elif row[0] is None:
+            elif row.staged is None:
                 deleted.append(key)
             else:
                 modified.append(key)
@@ -241,12 +232,13 @@ class Index:
             row = self.row(key)
             assert row is not None
             entry = entries.get(key)
-            row[1] = version_of(entry) if entry else None
-            if row[0] is None and row[1] is None:
+            if entry is None and row.staged is None:
                 self.rows.pop(key)
+            else:
+                self.changed[key] = row._replace(head=Version.of(entry) if entry else None)
         for key, entry in entries.items():
             if self.row(key) is None:
-                self.changed[key] = [None, version_of(entry), None]
+                self.changed[key] = Row(None, Version.of(entry), None)
         self.head = head
         self.dirty = True
 
@@ -264,16 +256,16 @@ class Index:
         for key in list(self.keys()):
             row = self.row(key)
             assert row is not None
-            if row[0] != row[1]:
+            if row.staged != row.head:
                 continue  # staged by the user
             entry = entries.get(key)
-            version = version_of(entry) if entry else None
-            if version != row[0]:
-                row[0], row[2] = version, None
+            version = Version.of(entry) if entry else None
+            if version != row.staged:
+                self.changed[key] = Row(version, row.head, None)
                 self.dirty = True
         for key, entry in entries.items():
             if self.row(key) is None:
-                self.changed[key] = [version_of(entry), None, None]
+                self.changed[key] = Row(Version.of(entry), None, None)
         self.reset_head(head, manifest)
 
     def committed(self, head: str) -> None:
@@ -281,10 +273,10 @@ class Index:
         for key, row in list(self.changed.items()):
             if row is None:
                 continue
-            if row[0] is None:
+            if row.staged is None:
                 self.rows.pop(key)
             else:
-                row[1] = row[0]
+                self.changed[key] = row._replace(head=row.staged)
         changed = self.changed
         for i in self.base.committed():  # rows staged for deletion
             key = self.base.keys[i]
@@ -298,15 +290,14 @@ class Index:
         base, changed = self.base, self.changed
         if any(base.keys[i] not in changed for i in base.head_rows()):
             return False
-        return all(row is None or row[0] == row[1] for row in changed.values())
+        return all(row is None or row.staged == row.head for row in changed.values())
 
     # the stat cache ---------------------------------------------------------------------------
 
     def matches_stat(self, row: Row, st: FileStat) -> bool:
         """Stat cache hit: same size, times and inode, and not modified racily close to the
         moment the index was written (the file could have changed again within one tick)."""
-        cached = row[2]
-        if cached is None or cached != [st.mtime_ns, st.ctime_ns, st.ino, st.size]:
+        if row.stat != st:
             return False
         return st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS
 
@@ -314,12 +305,11 @@ class Index:
         """:meth:`matches_stat` by key, without decoding the row."""
         if key in self.changed:
             row = self.changed[key]
-            return row is not None and row[0] is not None and self.matches_stat(row, st)
+            return row is not None and row.staged is not None and self.matches_stat(row, st)
         i = self.pos.get(key)
         if i is None or self.base.types[i] == 0:
             return False
-        return (self.base.stats[4 * i:4 * i + 4].tolist() == list(st)
-                and st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS)
+        return self.base.stats.holds(i, st) and st.mtime_ns < self.mtime_ns - RACY_WINDOW_NS
 
     # writing ----------------------------------------------------------------------------------
 
@@ -342,7 +332,7 @@ class Index:
 
 
 class Rows(MutableMapping[str, Row]):
-    """``{key: [staged, head, stat]}`` over an :class:`Index`."""
+    """``{key: Row(staged, head, stat)}`` over an :class:`Index`."""
 
     def __init__(self, index: Index) -> None:
         self._index = index
@@ -384,5 +374,7 @@ def _json_columns(data: bytes) -> Columns:
         raise DamagedIndex("unsupported index format")
     cols = Columns(raw["head"])
     for key in sorted(raw["rows"], key=sort_key):
-        cols.append(key, *raw["rows"][key])
+        staged, head, stat = raw["rows"][key]
+        cols.append(key, parse_version(staged), parse_version(head),
+                    None if stat is None else FileStat(*stat))
     return cols

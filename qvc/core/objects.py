@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 from qvc.core.objectio import (
@@ -38,10 +37,10 @@ from qvc.quilt.hashing import (
     CHUNKED,
     LEGACY_SHA256,
     Hash,
-    StreamHasher,
     chunk_size,
     combine,
     hash_bytes,
+    hash_file,
 )
 from qvc.sysio import forking
 from qvc.sysio.fileio import SMALL_BATCH, os_error, sync_filesystem, sync_written
@@ -259,7 +258,7 @@ class ObjectStore:
 
     def add_verified(self, tmp_file: Path, expected: Hash, size: int) -> None:
         """Publish a downloaded file after checking it hashes to ``expected``; else raise."""
-        actual = hash_path(tmp_file, expected.type)
+        actual = hash_file(tmp_file, expected.type)
         if actual != expected or tmp_file.stat().st_size != size:
             tmp_file.unlink()
             raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
@@ -284,7 +283,7 @@ class ObjectStore:
             return "missing"
         if path.stat().st_size != size:
             return "wrong size"
-        return None if hash_path(path, h.type) == h else "hash mismatch"
+        return None if hash_file(path, h.type) == h else "hash mismatch"
 
     def temp_path(self) -> Path:
         fd, name = self._temp()
@@ -300,15 +299,5 @@ def _flush(root: str) -> bytes:
 
 def _fan_out(hex_digest: str) -> str:
     return f"{hex_digest[:2]}/{hex_digest[2:]}"
-
-
-def hash_path(path: Path, hash_type: str, on_bytes: Callable[[int], None] | None = None) -> Hash:
-    with open(path, "rb") as f:
-        hasher = StreamHasher(hash_type, os.fstat(f.fileno()).st_size)
-        while block := f.read(1 << 22):
-            hasher.update(block)
-            if on_bytes:
-                on_bytes(len(block))
-    return hasher.result()
 
 

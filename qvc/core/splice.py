@@ -33,7 +33,6 @@ from qvc.core.index import Index
 from qvc.core.indexfile import ABSENT, Columns, Version
 from qvc.core.repo import Repo
 from qvc.errors import BadManifest
-from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import MAX_LINE, Entry, Manifest
 from qvc.storage import ObjectNotFound
 from qvc.sysio import forking
@@ -91,8 +90,8 @@ def _temp(repo: Repo, what: str) -> Path:
 
 
 def _entry(repo: Repo, base: str, key: str, version: Version) -> Entry:
-    h = Hash(version[1], version[2])
-    return Entry(key, base + quote(repo.objects.name(h)), version[0], h, version[3])
+    h = version.hash
+    return Entry(key, base + quote(repo.objects.name(h)), version.size, h, version.meta)
 
 
 def _full(repo: Repo, index: Index, header: dict[str, Any], base: str,

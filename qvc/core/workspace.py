@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qvc.core.index import RACY_WINDOW_NS, Index, version_hash
-from qvc.core.objects import hash_path
+from qvc.core.index import RACY_WINDOW_NS, Index
+from qvc.quilt.hashing import hash_file
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.treewalk import Walk
 
@@ -48,11 +48,10 @@ def content_matches(root: Path, key: str, index: Index, st: FileStat) -> bool:
     """Whether the file's content equals its staged version (stat cache first, then hash)."""
     if index.stat_matches(key, st):
         return True
-    row = index.rows[key]
-    staged = row[0]
-    if staged is None or staged[0] != st.size:
+    staged = index.rows[key].staged
+    if staged is None or staged.size != st.size:
         return False
-    if version_hash(staged) != hash_path(root / key, staged[1]):
+    if staged.hash != hash_file(root / key, staged.hash_type):
         return False
     index.set_stat(key, st)
     return True
@@ -88,7 +87,7 @@ def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = N
     suspects = changed_rows(index, tree) if keys is None else None
     same = suspects is not None
     walked: dict[str, FileStat] = (
-        {tree.keys[i]: FileStat(*tree.stats[4 * i:4 * i + 4]) for i in suspects}
+        {tree.keys[i]: tree.stats.get(i) for i in suspects}
         if suspects is not None else tree.files)  # only the suspects' stats, if that is all
     tracked: Iterable[str] = walked if suspects is not None else index.tracked()
     for key in sorted(keys if keys is not None else tracked):
@@ -112,13 +111,4 @@ def changed_rows(index: Index, tree: Walk, block: int = 1024) -> list[int] | Non
     the walk and the index hold different keys. Compares a block of rows at a time."""
     if not (index.untouched() and 0 not in index.base.types and tree.keys == index.base.keys):
         return None
-    mine, theirs = tree.stats, index.base.stats
-    racy = index.mtime_ns - RACY_WINDOW_NS
-    found: list[int] = []
-    for start in range(0, len(tree.keys), block):
-        a, b = 4 * start, 4 * (start + block)
-        if mine[a:b] != theirs[a:b] or max(mine[a:b:4]) >= racy:
-            found.extend(i for i in range(start, min(start + block, len(tree.keys)))
-                         if mine[4 * i:4 * i + 4] != theirs[4 * i:4 * i + 4]
-                         or mine[4 * i] >= racy)
-    return found
+    return tree.stats.differing(index.base.stats, index.mtime_ns - RACY_WINDOW_NS, block)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qvc.core.index import Index
+from qvc.core.indexfile import Version
 from qvc.core.objectbatch import add_files
 from qvc.core.repo import Repo
 from qvc.core.workspace import changed_rows, content_matches, stat_path
@@ -20,13 +21,13 @@ from qvc.quilt.manifest import validate_key, validate_meta
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
+from qvc.sysio.progress import CountProgress
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.paths import to_key, under
 from qvc.worktree.treewalk import Walk, walk
 
 _KEEP = object()
 _SHOW_EVERY = 256  # files staged between two progress reports
-Progress = Callable[[int, int], None]  # (files done so far, files to do)
 
 
 @dataclass
@@ -34,7 +35,7 @@ class _Count:
     """Files done (staged, found unchanged, or gone) and files to do, over every path of one
     add; the total grows as each path is walked."""
 
-    progress: Progress | None
+    progress: CountProgress | None  # (files done so far, files to do)
     done: int = 0
     total: int = 0
 
@@ -53,7 +54,7 @@ class AddResult:
 
 def add(
     repo: Repo, paths: list[str], *, cwd: Path, force: bool = False, meta: Any = _KEEP,
-    tracked_only: bool = False, progress: Progress | None = None,
+    tracked_only: bool = False, progress: CountProgress | None = None,
 ) -> AddResult:
     """Stage files (and deletions of tracked files) under each path; with ``tracked_only``
     (commit -a) only changes to files already tracked.
@@ -146,7 +147,7 @@ def _stage_changed(repo: Repo, index: Index, tree: Walk, result: AddResult,
     if changed is None:
         return False
     result.unchanged += len(tree.keys) - len(changed)
-    _stage_files(repo, index, ((tree.keys[i], FileStat(*tree.stats[4 * i:4 * i + 4]))
+    _stage_files(repo, index, ((tree.keys[i], tree.stats.get(i))
                                for i in changed), len(changed), _KEEP, result, count)
     return True
 
@@ -194,9 +195,9 @@ def _stage_object(
 ) -> None:
     """Stage ``key`` as the stored object ``h`` read from a file with stat ``st``."""
     old = index.staged_version(key)
-    old_meta = old[3] if old is not None else {}
+    old_meta = old.meta if old is not None else {}
     new_meta = old_meta if meta is _KEEP else ({"user_meta": meta} if meta is not None else {})
-    version = [st.size, h.type, h.value, new_meta]
+    version = Version(st.size, h.type, h.value, new_meta)
     if old == version:
         index.stage(key, version, st)  # refresh the stat cache only
         result.unchanged += 1
@@ -250,7 +251,8 @@ def _refuse_unsaved(repo: Repo, index: Index, keys: list[str]) -> None:
     for k in keys:
         st = stat_path(repo.root, k, check_parents=True)
         row = index.rows[k]
-        if st is not None and (row[0] != row[1] or not content_matches(repo.root, k, index, st)):
+        if st is not None and (row.staged != row.head
+                               or not content_matches(repo.root, k, index, st)):
             unsaved.append(k)
     if unsaved:
         raise DirtyWorkTree(

@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass, replace
 
 from qvc.core.head import move_head
-from qvc.core.index import Index, version_of
+from qvc.core.index import Index
+from qvc.core.indexfile import Version
 from qvc.core.repo import Repo
 from qvc.errors import CorruptObject, DirtyWorkTree
 from qvc.git import pin
@@ -82,8 +83,8 @@ def _store(repo: Repo, entry: Entry) -> None:
 def _reset_index(index: Index, manifest: Manifest, commit_id: str) -> None:
     for key, entry in manifest.entries.items():
         row = index.rows.get(key)
-        version = version_of(entry)
-        if row is None or row[0] != version:
+        version = Version.of(entry)
+        if row is None or row.staged != version:
             index.stage(key, version, None)
     for key in list(index.tracked()):
         if key not in manifest.entries:

@@ -13,31 +13,31 @@ changed, and ``--force`` replaces it).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from qvc.core.head import move_head
-from qvc.core.index import Index, version_of
-from qvc.core.objects import SMALL, hash_path
+from qvc.core.index import Index
+from qvc.core.indexfile import Version
+from qvc.core.objects import SMALL
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, content_matches, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
 from qvc.git import pin
 from qvc.ops import verify as verify_op
-from qvc.quilt.hashing import Hash, hash_bytes
+from qvc.quilt.hashing import Hash, hash_bytes, hash_file
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import remotes
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error, sync_filesystem
 from qvc.sysio.filestat import FileStat
+from qvc.sysio.progress import CountProgress
 from qvc.worktree.materialize import TreeWriter, remove_entry
 from qvc.worktree.paths import to_key, under
 from qvc.worktree.treewalk import Walk
 
-Progress = Callable[[int, int], None]  # (files written so far, files to write)
 _WORKERS = min(4, os.cpu_count() or 2)  # for hashing only
 _BATCH = 256
 _KEEP_BYTES = 256 << 20  # verified small objects held for the writer
@@ -54,8 +54,9 @@ class CheckoutResult:
 
 
 def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
-             force: bool = False, progress: Progress | None = None) -> CheckoutResult:
-    """Full checkout (moves HEAD) or, with ``paths``, restore and stage those paths only."""
+             force: bool = False, progress: CountProgress | None = None) -> CheckoutResult:
+    """Full checkout (moves HEAD) or, with ``paths``, restore and stage those paths only.
+    ``progress`` gets (files written so far, files to write)."""
     with repo.lock():
         commit_id = repo.resolve(rev)
         target = repo.manifest(repo.commit(commit_id).top_hash)
@@ -67,7 +68,8 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
             doomed: list[str] = []
         else:
             wanted = target.entries
-            doomed = [k for k, row in index.rows.items() if row[0] is not None and k not in wanted]
+            doomed = [k for k, row in index.rows.items()
+                      if row.staged is not None and k not in wanted]
         if not force:
             _refuse_dirty(repo, index, wanted, paths and list(wanted))
         writes, stats = _plan(repo, index, wanted)
@@ -82,7 +84,7 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
         result.written, result.removed = sorted(writes), sorted(doomed)
         if paths:
             for key, entry in wanted.items():
-                index.stage(key, version_of(entry), stats.get(key))
+                index.stage(key, Version.of(entry), stats.get(key))
             repo.save_index(index)
         else:
             _move_head(repo, commit_id, target, stats, rev)
@@ -114,7 +116,7 @@ def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
         dirty.update(status.staged_added + status.staged_modified + status.staged_deleted)
     else:
         rows = index.rows
-        dirty.update(k for k in keys_only if k in rows and rows[k][0] != rows[k][1])
+        dirty.update(k for k in keys_only if k in rows and rows[k].staged != rows[k].head)
     tracked_now = index.tracked()
     for key, entry in wanted.items():
         if key not in tracked_now and _differs(repo, key, entry):
@@ -133,7 +135,7 @@ def _differs(repo: Repo, key: str, entry: Entry) -> bool:
     st = stat_path(repo.root, key)
     if st is None:
         return os.path.lexists(repo.root / key)  # a link or folder stands there
-    return st.size != entry.size or hash_path(repo.root / key, entry.hash.type) != entry.hash
+    return st.size != entry.size or hash_file(repo.root / key, entry.hash.type) != entry.hash
 
 
 def _plan(repo: Repo, index: Index,
@@ -142,8 +144,8 @@ def _plan(repo: Repo, index: Index,
     writes, keep = [], {}
     root = str(repo.root)
     for key, entry in wanted.items():
-        row = index.rows.get(key)
-        same = row is not None and row[0] is not None and row[0][:3] == version_of(entry)[:3]
+        staged = row.staged if (row := index.rows.get(key)) is not None else None
+        same = staged is not None and staged.size == entry.size and staged.hash == entry.hash
         st = stat_path(root, key) if same else None
         if st is not None and content_matches(repo.root, key, index, st):
             keep[key] = st
@@ -209,7 +211,7 @@ def _intact(repo: Repo, entry: Entry) -> bytes | Literal[False] | None:
         if entry.size > SMALL:
             if not objects.has(h, entry.size):
                 return None
-            return b"" if hash_path(objects.path(h), h.type) == h else False
+            return b"" if hash_file(objects.path(h), h.type) == h else False
         data = _read_small(f"{objects.root}/{objects.name(h)}", entry.size)
     except OSError:
         return None
@@ -249,7 +251,7 @@ def _keys(entries: list[Entry]) -> str:
 
 
 def _write_all(repo: Repo, entries: list[Entry], kept: dict[Hash, bytes],
-               progress: Progress | None) -> dict[str, FileStat]:
+               progress: CountProgress | None) -> dict[str, FileStat]:
     """Write the files one after another through one TreeWriter (each folder opened once):
     parallel creates in one folder contend for its lock in the kernel and measured slower
     than a single writer. A small object's bytes are those verified before any file was
@@ -293,7 +295,7 @@ def _move_head(repo: Repo, commit_id: str, target: Manifest, stats: dict[str, Fi
     index = Index()
     index.reset_head(commit_id, target)
     for key, entry in target.entries.items():
-        index.stage(key, version_of(entry), stats.get(key))
+        index.stage(key, Version.of(entry), stats.get(key))
     move_head(repo, commit_id, index,
               f"checkout: moving from {old.top_hash[:12] if old else '-'} to {rev}",
               record_pointers=False, after_head=pin.refresh)

@@ -28,8 +28,6 @@ from qvc.remote import tracking
 from qvc.remote.remotes import RemoteSpec, add_remote, make_spec
 from qvc.remote.target import Target, of_spec
 from qvc.remote.transfer import (
-    NoProgress,
-    Progress,
     Verified,
     check_remote_keys,
     download,
@@ -38,6 +36,7 @@ from qvc.remote.transfer import (
 from qvc.storage.registry import Registry
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import create_exclusive
+from qvc.sysio.progress import NoProgress, TransferProgress
 from qvc.worktree.materialize import BackgroundWriter
 
 
@@ -55,14 +54,14 @@ class FetchResult:
 
 
 def fetch(repo: Repo, target: Target, *, rev: str | None = None,
-          progress: Progress | None = None) -> FetchResult:
+          progress: TransferProgress | None = None) -> FetchResult:
     """Fetch every version of the package from ``target`` and the objects of REV (latest)."""
     with repo.lock():
         return fetch_locked(repo, target.spec, target.registry, rev=rev, progress=progress)
 
 
 def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str | None,
-                 progress: Progress | None, on_verified: Verified | None = None,
+                 progress: TransferProgress | None, on_verified: Verified | None = None,
                  sync: bool = True) -> FetchResult:
     """:func:`fetch` with the lock held. ``on_verified`` sees each object downloaded (see
     :func:`download`); with ``sync=False`` the caller makes the objects durable before it
@@ -162,7 +161,7 @@ class PullResult:
 
 
 def pull(repo: Repo, target: Target, *, rev: str | None = None,
-         progress: Progress | None = None) -> PullResult:
+         progress: TransferProgress | None = None) -> PullResult:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV).
 
     Refuses (RemoteConflict) when local history has commits the remote lacks, and
@@ -211,7 +210,7 @@ class CloneResult:
 
 
 def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str | None = None,
-          progress: Progress | None = None) -> CloneResult:
+          progress: TransferProgress | None = None) -> CloneResult:
     """Create a work tree in ``folder`` (default: the name part) holding REV (default latest)
     of ``name`` from the registry, with the registry as remote ``origin``."""
     spec = make_spec("origin", registry_url)
@@ -239,7 +238,7 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
 
 
 def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
-          progress: Progress | None) -> FetchResult:
+          progress: TransferProgress | None) -> FetchResult:
     """Fetch REV into a new repository and write its work tree, each file as soon as its
     object is verified (from the downloaded bytes while they are in memory) by one writer
     thread beside the downloads; then one sync for objects and files, then the records.

@@ -12,11 +12,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from qvc.core.index import Index, version_hash
-from qvc.core.objects import hash_path
+from qvc.core.index import Index
 from qvc.core.repo import Repo
 from qvc.core.workspace import stat_path
 from qvc.errors import BadRevision
+from qvc.quilt.hashing import hash_file
 from qvc.quilt.manifest import Entry, Manifest, ManifestDiff, diff, is_top_hash, parse
 from qvc.storage.base import ObjectNotFound
 from qvc.sysio.fileio import os_error
@@ -61,12 +61,12 @@ def work_vs_head(repo: Repo, index: Index) -> tuple[Manifest, Manifest]:
     old, new = Manifest(), Manifest()
     root = str(repo.root)
     for key, row in index.rows.items():
-        staged, head = row[0], row[1]
+        staged, head = row.staged, row.head
         st = stat_path(root, key) if staged is not None else None
         if staged is not None and staged == head and st is not None and index.matches_stat(row, st):
             continue
         if head is not None:
-            old.entries[key] = Entry(key, "", head[0], version_hash(head), head[3])
+            old.entries[key] = Entry(key, "", head.size, head.hash, head.meta)
         if st is not None:
             new.entries[key] = _work_entry(repo, index, key, st)
     return old, new
@@ -117,11 +117,12 @@ def _work_entry(repo: Repo, index: Index, key: str, st: FileStat) -> Entry:
     """A tracked file's content as an entry (physical key left empty): the staged version
     when the stat cache vouches for it, else the file re-hashed."""
     row = index.rows[key]
-    staged = row[0]
+    staged = row.staged
+    assert staged is not None  # callers pass tracked keys only
     if index.matches_stat(row, st):
-        return Entry(key, "", staged[0], version_hash(staged), staged[3])
+        return Entry(key, "", staged.size, staged.hash, staged.meta)
     try:
-        return Entry(key, "", st.size, hash_path(repo.root / key, staged[1]), staged[3])
+        return Entry(key, "", st.size, hash_file(repo.root / key, staged.hash_type), staged.meta)
     except OSError as exc:
         raise os_error(exc, repo.root / key) from exc
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from qvc.core.index import version_hash
 from qvc.core.repo import Commit, Repo
 from qvc.errors import IntegrityError, RepositoryError
 from qvc.quilt.hashing import Hash
@@ -143,8 +142,8 @@ def _referenced_paths(repo: Repo, reflog_expire: float | None) -> set[Path]:
     hashes: set[Hash] = set()
     for top in found.tops:
         hashes.update(entry.hash for entry in repo.manifest(top).entries.values())
-    for staged, head, _ in repo.load_index().rows.values():
-        hashes.update(version_hash(v) for v in (staged, head) if v is not None)
+    for row in repo.load_index().rows.values():
+        hashes.update(v.hash for v in (row.staged, row.head) if v is not None)
     return {repo.objects.path(h) for h in hashes}
 
 

@@ -16,17 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qvc.core.objects import hash_path
 from qvc.core.repo import Commit, Repo
 from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
-from qvc.quilt.hashing import Hash
+from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.physical import copy_to_file
 from qvc.remote.target import Target, for_push
 from qvc.remote.transfer import (
-    NoProgress,
-    Progress,
     Uploader,
     local_source,
     parallel_map,
@@ -35,6 +32,7 @@ from qvc.remote.transfer import (
 from qvc.storage import Store
 from qvc.storage.registry import Latest, Registry
 from qvc.sysio import crashpoints
+from qvc.sysio.progress import NoProgress, TransferProgress
 
 log = logging.getLogger("qvc")
 
@@ -74,7 +72,7 @@ def push_package(
     manifest: Manifest, name: str, registry: Registry, *, dest: Dest = None,
     selector: Selector | None = None, expected_latest: Latest | None = _READ,
     known_parents: set[str] | None = None, force: bool = False, copy: bool = True,
-    progress: Progress | None = None, timestamp: int | None = None,
+    progress: TransferProgress | None = None, timestamp: int | None = None,
 ) -> PushResult:
     """Copy ``manifest``'s data into ``registry`` and record it as a version of ``name``.
 
@@ -100,7 +98,7 @@ def push_package(
 
 def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
                   selector: Selector | None, copy: bool, reuse: Reuse,
-                  progress: Progress | None) -> PushResult:
+                  progress: TransferProgress | None) -> PushResult:
     """Data (unless ``copy`` is False), then the manifest: everything but the pointers."""
     top = manifest.top_hash()
     if copy:
@@ -147,7 +145,7 @@ def check_fast_forward(name: str, registry: Registry, latest: Latest | None,
 
 
 def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
-                selector: Selector | None, reuse: Reuse, progress: Progress) -> PushResult:
+                selector: Selector | None, reuse: Reuse, progress: TransferProgress) -> PushResult:
     """Copy entries into the registry's store; returns the manifest naming the copies."""
     store = registry.store
     prefix = _prefix(name, dest)
@@ -217,7 +215,7 @@ class _source:
         target = Path(self._tmp.name) / "object"
         pk = self.entry.physical_key
         copy_to_file(pk, target)
-        if hash_path(target, self.entry.hash.type) != self.entry.hash:
+        if hash_file(target, self.entry.hash.type) != self.entry.hash:
             raise CorruptObject(f"{pk} does not hold the bytes {self.entry.logical_key!r} names")
         return target
 
@@ -249,7 +247,7 @@ class RepoPushResult:
 
 
 def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
-         progress: Progress | None = None) -> RepoPushResult:
+         progress: TransferProgress | None = None) -> RepoPushResult:
     """Push every commit of HEAD's history the registry lacks (oldest first), its data under
     ``target.dest``, then move ``latest`` to HEAD. Refused if the registry's ``latest`` is not
     in HEAD's history, or if the remote is known to ignore conditional writes (unless
@@ -288,7 +286,7 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
 
 def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote_tops: set[str],
                    reuse: Reuse, result: RepoPushResult, *, dest: str | None, copy: bool,
-                   progress: Progress | None) -> list[tuple[str, int]]:
+                   progress: TransferProgress | None) -> list[tuple[str, int]]:
     """Data and manifests of the commits the registry lacks, oldest first; returns their
     (top hash, pointer timestamp)."""
     staged: list[tuple[str, int]] = []

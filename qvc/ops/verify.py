@@ -20,8 +20,7 @@ from qvc.ops.gc import local_manifests, reachable
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import target, transfer
-
-Progress = Callable[[int, int], None]  # (bytes checked so far, bytes to check)
+from qvc.sysio.progress import CountProgress, NoProgress
 
 
 @dataclass
@@ -50,9 +49,10 @@ class VerifyResult:
 
 
 def verify(repo: Repo, rev: str | None = None, *, everything: bool = False,
-           progress: Progress | None = None) -> VerifyResult:
+           progress: CountProgress | None = None) -> VerifyResult:
     """Check REV's version, or (default) every version reachable from HEAD, tags and local
-    pointers, or with ``everything`` every commit record and manifest stored locally."""
+    pointers, or with ``everything`` every commit record and manifest stored locally.
+    ``progress`` gets (bytes checked so far, bytes to check)."""
     result = VerifyResult()
     tops = _select(repo, rev, everything, result)
     uses: dict[tuple[Hash, int], list[tuple[str, str]]] = {}
@@ -94,7 +94,7 @@ def _all_commit_ids(repo: Repo) -> list[str]:
 
 
 def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]]],
-                   result: VerifyResult, progress: Progress | None,
+                   result: VerifyResult, progress: CountProgress | None,
                    remote_only: set[str]) -> None:
     """Re-hash each object once, in parallel (hashlib releases the GIL on large buffers)."""
     done = 0
@@ -143,7 +143,7 @@ def repair(repo: Repo, top: str, entries: list[Entry], remote: str | None = None
     for entry in wanted:
         if repo.objects.verify(entry.hash, entry.size) not in (None, "missing"):
             repo.objects.path(entry.hash).unlink()
-    fetched, _ = transfer.download(registry.store, repo.objects, wanted, transfer.NoProgress())
+    fetched, _ = transfer.download(registry.store, repo.objects, wanted, NoProgress())
     return fetched
 
 
@@ -162,11 +162,11 @@ def repair_all(repo: Repo, result: VerifyResult, remote: str | None = None) -> i
 
 
 def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,
-                  progress: Progress | None = None) -> VerifyResult:
+                  progress: CountProgress | None = None) -> VerifyResult:
     """Check a remote without downloading data: each version's manifest (top hash
     recomputed) and, per entry, that the object exists with the recorded size and, where the
     store keeps a SHA-256 checksum, the recorded hash. Versions: REV, else every pointer of
-    this package on the remote."""
+    this package on the remote. ``progress`` gets (bytes checked so far, bytes to check)."""
     registry = target.resolve(repo, remote).registry
     if rev is not None:
         tops = {repo.commit(repo.resolve(rev)).top_hash}

@@ -17,9 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from qvc.core.objects import hash_path
 from qvc.errors import CorruptObject, PathError, UsageError
-from qvc.quilt.hashing import CHUNKED, Hash, hash_bytes
+from qvc.quilt.hashing import CHUNKED, Hash, hash_bytes, hash_file
 from qvc.quilt.urls import format_s3_url, parse_s3_url, scheme
 from qvc.storage import Store
 from qvc.storage.local import path_from_url
@@ -145,13 +144,13 @@ def hash_of(physical_key: str) -> tuple[Hash, int]:
     if not is_s3(physical_key):
         path = local_path(physical_key)
         try:
-            return hash_path(path, CHUNKED), os.stat(path).st_size
+            return hash_file(path, CHUNKED), os.stat(path).st_size
         except OSError as exc:
             raise os_error(exc, path) from exc
     with tempfile.TemporaryDirectory(prefix="qvc-hash-") as tmp:
         dest = Path(tmp) / "object"
         copy_to_file(physical_key, dest)
-        return hash_path(dest, CHUNKED), dest.stat().st_size
+        return hash_file(dest, CHUNKED), dest.stat().st_size
 
 
 def hash_many(physical_keys: list[str]) -> list[tuple[Hash, int]]:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 from urllib.parse import quote, unquote
 
 from qvc.core.objects import ObjectStore
@@ -36,6 +36,7 @@ from qvc.quilt.manifest import Entry
 from qvc.storage import ObjectInfo, PreconditionFailed, Store
 from qvc.storage.local import path_from_url
 from qvc.sysio import crashpoints
+from qvc.sysio.progress import TransferProgress
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -51,27 +52,6 @@ def concurrency() -> int:
         return max(1, int(os.environ.get("QVC_MAX_CONCURRENCY", "16")))
     except ValueError:
         return 16
-
-
-class Progress(Protocol):
-    """What a transfer reports; called from worker threads."""
-
-    def start(self, objects: int, nbytes: int) -> None: ...
-
-    def advance(self, nbytes: int) -> None: ...
-
-    def object_done(self) -> None: ...
-
-
-class NoProgress:
-    def start(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def object_done(self) -> None:
-        pass
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
@@ -161,7 +141,7 @@ def checksum_matches(info: ObjectInfo, size: int, h: Hash) -> bool | None:
 class Uploader:
     """Places entries' bytes in a registry store and returns their new physical keys."""
 
-    def __init__(self, store: Store, cas_prefix: str, progress: Progress) -> None:
+    def __init__(self, store: Store, cas_prefix: str, progress: TransferProgress) -> None:
         self.store = store
         self.cas_prefix = cas_prefix
         self.progress = progress
@@ -245,8 +225,8 @@ def check_remote_keys(store: Store, entries: Iterable[Entry], source: str) -> No
 Verified = Callable[[list[Entry], bytes | None], None]
 
 
-def download(store: Store, objects: ObjectStore, entries: Iterable[Entry], progress: Progress,
-             on_verified: Verified | None = None) -> tuple[int, int]:
+def download(store: Store, objects: ObjectStore, entries: Iterable[Entry],
+             progress: TransferProgress, on_verified: Verified | None = None) -> tuple[int, int]:
     """Bring every object ``entries`` name into the local store, verified; returns (objects,
     bytes) downloaded. Entries must have passed :func:`check_remote_keys`.
 
@@ -274,7 +254,8 @@ def download(store: Store, objects: ObjectStore, entries: Iterable[Entry], progr
     return len(wanted), total
 
 
-def _fetch(store: Store, objects: ObjectStore, entry: Entry, progress: Progress) -> bytes | None:
+def _fetch(store: Store, objects: ObjectStore, entry: Entry,
+           progress: TransferProgress) -> bytes | None:
     """Download, verify and publish one object, retried when its bytes do not verify; returns
     them if they were read into memory."""
     located = store_key(store, entry.physical_key)
@@ -286,7 +267,7 @@ def _fetch(store: Store, objects: ObjectStore, entry: Entry, progress: Progress)
 
 
 def _fetch_once(store: Store, objects: ObjectStore, entry: Entry,
-                located: tuple[str, str | None], progress: Progress) -> bytes | None:
+                located: tuple[str, str | None], progress: TransferProgress) -> bytes | None:
     data = None
     if entry.size <= IN_MEMORY:
         data = store.get(located[0], located[1])
@@ -301,7 +282,7 @@ def _fetch_once(store: Store, objects: ObjectStore, entry: Entry,
 
 
 def _fetch_to_file(store: Store, objects: ObjectStore, entry: Entry,
-                   located: tuple[str, str | None], progress: Progress) -> None:
+                   located: tuple[str, str | None], progress: TransferProgress) -> None:
     """Stream a large object into a temp file of the store, then verify and publish it."""
     tmp = objects.temp_path()
     try:

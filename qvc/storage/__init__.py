@@ -11,12 +11,11 @@ from qvc.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     PreconditionFailed,
-    Progress,
     Store,
 )
 
 __all__ = ["Capabilities", "InvalidKey", "MultipartUpload", "ObjectInfo", "ObjectNotFound",
-           "PreconditionFailed", "Progress", "Store", "open_store"]
+           "PreconditionFailed", "Store", "open_store"]
 
 
 def open_store(url: str, *, credentials: Callable[[], Mapping[str, str]] | None = None,

@@ -15,16 +15,14 @@ a key is a name, never a path, and data that quilt3 or other tools put in a buck
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from qvc.errors import ConflictError, RemoteError, UsageError
-
-Progress = Callable[[int], None]
-"""Called with a number of bytes just transferred."""
+from qvc.sysio.progress import ByteProgress
 
 
 class ObjectNotFound(RemoteError):
@@ -134,7 +132,7 @@ class Store(Protocol):
 
     def get_to_file(
         self, key: str, dest: Path, version_id: str | None = None,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> None:
         """Write the object (or version) to ``dest``, created or replaced; ``progress`` gets
         byte counts that add up to its size. Raises ObjectNotFound as :meth:`get` does. If
@@ -163,7 +161,7 @@ class Store(Protocol):
 
     def put_file(
         self, key: str, source: Path, *, if_none_match: bool = False,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> ObjectInfo:
         """:meth:`put` of a file's content, streamed; ``progress`` as for
         :meth:`get_to_file`. A file that changes size meanwhile raises PathError."""

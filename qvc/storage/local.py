@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import re
 import shutil
@@ -16,18 +15,19 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 from qvc.errors import PathError, UsageError
+from qvc.quilt.hashing import LEGACY_SHA256, hash_file
 from qvc.storage.base import (
     Capabilities,
     MultipartUpload,
     ObjectInfo,
     ObjectNotFound,
     PreconditionFailed,
-    Progress,
     check_key,
     check_writes,
     is_valid_key,
 )
 from qvc.sysio.fileio import fsync_dir, os_error
+from qvc.sysio.progress import ByteProgress
 
 
 def path_from_url(url: str) -> Path:
@@ -80,7 +80,7 @@ class LocalStore:
 
     def get_to_file(
         self, key: str, dest: Path, version_id: str | None = None,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> None:
         with self.reader(key, version_id) as src:
             try:
@@ -118,7 +118,7 @@ class LocalStore:
 
     def put_file(
         self, key: str, source: Path, *, if_none_match: bool = False,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
     ) -> ObjectInfo:
         size = source.stat().st_size
 
@@ -233,7 +233,7 @@ _TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp(prefix=".name
 
 def _etag(st: os.stat_result, path: Path) -> str:
     if st.st_size <= _SMALL:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hash_file(path, LEGACY_SHA256).value  # the SHA-256 in hex, as put() gives
     return f"{st.st_size}-{st.st_mtime_ns}"
 
 

@@ -68,12 +68,12 @@ from qvc.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     PreconditionFailed,
-    Progress,
     check_bucket_key,
     check_writes,
     version_of,
 )
 from qvc.storage.s3multipart import MULTIPART_THRESHOLD, upload_multipart
+from qvc.sysio.progress import ByteProgress
 
 CredentialSource = Callable[[], Mapping[str, str]]
 """Returns ``access_key``, ``secret_key``, ``token`` and ``expiry_time`` (ISO 8601); called
@@ -204,14 +204,14 @@ class S3Store:
         return io.BytesIO(self.get(key))
 
     def get_to_file(self, key: str, dest: Path, version_id: str | None = None,
-                    progress: Progress | None = None) -> None:
+                    progress: ByteProgress | None = None) -> None:
         """Stream an object into ``dest`` (replaced), resuming with ranged GETs on a broken body."""
         check_bucket_key(key)
         with open(dest, "wb") as out:
             self._download(key, version_id, out, progress)
 
     def _download(self, key: str, version_id: str | None, out: IO[bytes],
-                  progress: Progress | None) -> None:
+                  progress: ByteProgress | None) -> None:
         """Copy an object into ``out``; a body cut short resumes with a ranged GET."""
         written, etag = 0, None
         for attempt in range(1, BODY_ATTEMPTS + 1):
@@ -302,7 +302,7 @@ class S3Store:
                           checksum_sha256=response.get("ChecksumSHA256") or checksum)
 
     def put_file(self, key: str, source: Path, *, if_none_match: bool = False,
-                 progress: Progress | None = None) -> ObjectInfo:
+                 progress: ByteProgress | None = None) -> ObjectInfo:
         """Upload a file: one PUT below 8 MiB, else a multipart upload cut in Quilt's chunks.
 
         The returned ``checksum_sha256`` is S3's: the plain SHA-256 for one PUT, the composite

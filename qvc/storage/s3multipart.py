@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 from qvc.errors import CorruptObject, PathError
 from qvc.quilt import hashing
-from qvc.storage.base import ObjectInfo, Progress, version_of
+from qvc.storage.base import ObjectInfo, version_of
 from qvc.sysio import crashpoints
+from qvc.sysio.progress import ByteProgress
 
 MULTIPART_THRESHOLD = hashing.MIN_CHUNK
 WORKERS = 4
@@ -56,7 +57,7 @@ class _Part:
 
 
 def upload_multipart(store: Bucket, key: str, source: Path, size: int, if_none_match: bool,
-                     progress: Progress | None) -> ObjectInfo:
+                     progress: ByteProgress | None) -> ObjectInfo:
     """Upload ``source`` (``size`` bytes) to ``key``; create-only when ``if_none_match``."""
     with store.translating(key):
         upload_id = store.client.create_multipart_upload(
@@ -82,7 +83,7 @@ def upload_multipart(store: Bucket, key: str, source: Path, size: int, if_none_m
 
 
 def _upload_parts(store: Bucket, key: str, upload_id: str, source: Path, size: int,
-                  progress: Progress | None) -> list[_Part]:
+                  progress: ByteProgress | None) -> list[_Part]:
     step = hashing.chunk_size(size)
     count = -(-size // step)
     done: list[_Part] = []
@@ -103,7 +104,7 @@ def _upload_parts(store: Bucket, key: str, upload_id: str, source: Path, size: i
     return sorted(done, key=lambda part: part.number)
 
 
-def _collect(finished: set[Future[_Part]], progress: Progress | None) -> list[_Part]:
+def _collect(finished: set[Future[_Part]], progress: ByteProgress | None) -> list[_Part]:
     parts = [future.result() for future in finished]  # re-raises a worker's error
     if progress:
         for part in parts:

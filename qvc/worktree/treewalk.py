@@ -26,7 +26,7 @@ from pathlib import Path
 from qvc.quilt.manifest import key_problem
 from qvc.sysio import forking
 from qvc.sysio.fileio import os_error
-from qvc.sysio.filestat import FileStat
+from qvc.sysio.filestat import FileStat, StatColumn
 from qvc.worktree.ignore import IgnoreRules
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -36,20 +36,18 @@ _NO_STAT = (0, 0, 0, 0)  # mtime_ns, ctime_ns, inode, size of a file gone since 
 
 class Walk:
     """Files found by :func:`walk`, in Quilt walk order: ``keys[i]`` has stat
-    ``stats[4 * i:4 * i + 4]`` (one array, not a tuple per file: the index compares the
-    whole column at once)."""
+    ``stats.get(i)`` (one column, not a tuple per file: the index compares the whole column
+    at once)."""
 
     def __init__(self) -> None:
         self.keys: list[str] = []
-        self.stats: array[int] = array("q")
+        self.stats = StatColumn()
         self.skipped: list[str] = []  # symlinks, special files, bad names
         self._files: dict[str, FileStat] | None = None
 
     def items(self) -> Iterator[tuple[str, FileStat]]:
         """(key, stat) of each file in walk order, made one at a time."""
-        s = self.stats
-        for i, k in enumerate(self.keys):
-            yield k, FileStat(*s[4 * i:4 * i + 4])
+        yield from zip(self.keys, self.stats, strict=True)
 
     @property
     def files(self) -> dict[str, FileStat]:
@@ -98,7 +96,7 @@ def _stat_listing(root: Path, listing: _Listing) -> Walk:
             result.skipped.append(key)  # replaced by a link or a special file meanwhile
             continue
         result.keys.append(key)
-        result.stats.extend(stats[4 * i:4 * i + 4])
+        result.stats.append_from(stats, i)
     return result
 
 
@@ -174,7 +172,7 @@ def _bad_name(key: str) -> bool:
 # second pass: stat -------------------------------------------------------------------------
 
 
-def _stat_all(root: str, segments: list[_Segment], total: int) -> tuple[array[int], array[int]]:
+def _stat_all(root: str, segments: list[_Segment], total: int) -> tuple[array[int], StatColumn]:
     """(modes, stats) of the listed files in listing order (-1: gone; four stat numbers per
     file), from this process and, for a large tree on Linux with no other thread running,
     forked children."""
@@ -187,9 +185,9 @@ def _stat_all(root: str, segments: list[_Segment], total: int) -> tuple[array[in
             if got is None or len(got) != 8 * 5 * count:
                 more = _stat_segments(root, share)
             else:
-                more = array("q"), array("q")
+                more = array("q"), StatColumn()
                 more[0].frombytes(got[:8 * count])
-                more[1].frombytes(got[8 * count:])
+                more[1].values.frombytes(got[8 * count:])
             modes.extend(more[0])
             stats.extend(more[1])
         return modes, stats
@@ -213,10 +211,10 @@ def _split(segments: list[_Segment], total: int, parts: int) -> list[list[_Segme
     return shares
 
 
-def _stat_segments(root: str, segments: Sequence[_Segment]) -> tuple[array[int], array[int]]:
+def _stat_segments(root: str, segments: Sequence[_Segment]) -> tuple[array[int], StatColumn]:
     modes: array[int] = array("q")
-    stats: array[int] = array("q")
-    mode, extend, lstat = modes.append, stats.extend, os.lstat
+    stats = StatColumn()
+    mode, extend, lstat = modes.append, stats.values.extend, os.lstat  # bound: once per file
     for seg in segments:
         fd = _reopen(root, seg)
         if fd is None:
@@ -254,4 +252,4 @@ def _reopen(root: str, seg: _Segment) -> int | None:
 def _stat_packed(root: str, share: Sequence[_Segment]) -> bytes:
     """A child's answer: the modes, then the stats, as machine integers."""
     modes, stats = _stat_segments(root, share)
-    return modes.tobytes() + stats.tobytes()
+    return modes.tobytes() + stats.values.tobytes()
