@@ -6,7 +6,7 @@ listed with ``QVC_CRASH_LIST`` so every step the command passes is crashed at, a
 disappears from the code fails the test. Afterwards: the next command works, ``qvc verify`` is
 clean, no acknowledged commit is lost, and a registry never has a pointer whose manifest, or a
 manifest (that a pointer names) whose data, is missing. ``qvc commit`` has its own crash
-tests in tests/test_crash_commit.py.
+tests in tests/ops/test_commit_crash.py.
 """
 
 from __future__ import annotations

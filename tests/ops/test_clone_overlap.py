@@ -16,8 +16,8 @@ from qvc.errors import PathError
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.materialize import BackgroundWriter, TreeWriter
 from tests.conftest import Qvc
+from tests.ops.test_push import commit_all, files
 from tests.reliability.helpers import run_qvc
-from tests.test_push import commit_all, files
 
 NAME = "test/pkg"
 

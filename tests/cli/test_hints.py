@@ -18,7 +18,7 @@ from qvc.core.repo import Repo
 from qvc.quilt.hashing import Hash
 from tests.conftest import Qvc
 
-SOURCE = Path(__file__).resolve().parent.parent / "qvc"
+SOURCE = Path(__file__).resolve().parents[2] / "qvc"
 
 # Placeholders a hint shows in capitals, and a value that stands for each when parsing.
 SAMPLES = {"NAME": "sample", "REMOTE": "origin", "REGISTRY": "s3://bucket", "URL": "s3://bucket",

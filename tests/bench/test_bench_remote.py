@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+import pytest
+
+pytestmark = pytest.mark.slow  # minutes of benchmark runs: the slow tier
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_quick_remote_benchmark_runs_every_case(tmp_path: Path) -> None:

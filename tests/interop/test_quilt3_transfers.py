@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Qvc
-from tests.test_push import commit_all, files
+from tests.ops.test_push import commit_all, files
 
 quilt3 = pytest.importorskip("quilt3")
 

@@ -13,7 +13,7 @@ import yaml
 
 from qvc.ops.install_hooks import IDS, PRECOMMIT_INSTALL
 from tests.conftest import Qvc
-from tests.test_git_integration import (
+from tests.git.test_git_hooks import (
     REPO_ROOT,
     commit_code,
     git,

@@ -13,7 +13,7 @@ from qvc.quilt.hashing import sha256_bytes
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.worktree.materialize import remove_entry, write_entry
 from tests.conftest import Qvc
-from tests.test_push import commit_all, files
+from tests.ops.test_push import commit_all, files
 
 
 @pytest.fixture

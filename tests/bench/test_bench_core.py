@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+pytestmark = pytest.mark.slow  # minutes of benchmark runs: the slow tier
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="the benchmark compares with git")

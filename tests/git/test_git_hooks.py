@@ -15,7 +15,7 @@ from qvc.git import pin
 from qvc.ops.install_hooks import HOOKS, shim
 from tests.conftest import Qvc
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def hook_env() -> dict[str, str]:
