@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from qvc.core import history
 from qvc.core.fastforward import fast_forward, put_files, record_tree, write_files
 from qvc.core.index import Index
 from qvc.core.repo import Commit, Repo
@@ -176,7 +177,7 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None,
             return result
         target_id = repo.commit_for(fetched.target) if rev else fetched.commit
         assert target_id is not None
-        ahead, behind = tracking.count_apart(repo, head_id, target_id)
+        ahead, behind = history.count_apart(repo, head_id, target_id)
         if ahead and behind:
             raise RemoteConflict(
                 f"your history and {fetched.remote} have diverged "

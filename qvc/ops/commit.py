@@ -134,10 +134,12 @@ def _git_commit(root: Path) -> dict[str, str]:
 
 
 def record_commit(repo: Repo, manifest: Manifest | Path, top: str, message: str,
-                  extra: dict[str, Any] | None = None) -> tuple[str, str]:
+                  extra: dict[str, Any] | None = None, *,
+                  merged: str | None = None) -> tuple[str, str]:
     """Record ``manifest`` (its objects already in the store; or a file of its bytes) as the
-    commit after HEAD: manifest, commit record, pointer, then ``latest``. The caller holds the
-    lock and then moves HEAD (qvc.core.head). Returns (commit id, pointer name)."""
+    commit after HEAD (and ``merged``, a merge's second parent): manifest, commit record,
+    pointer, then ``latest``. The caller holds the lock and then moves HEAD (qvc.core.head).
+    Returns (commit id, pointer name)."""
     crashpoints.reach("commit.start")
     repo.objects.sync()
     if isinstance(manifest, Path):
@@ -146,7 +148,7 @@ def record_commit(repo: Repo, manifest: Manifest | Path, top: str, message: str,
         repo.registry.write_manifest(manifest, top)
     crashpoints.reach("commit.after_manifest")
     record = Commit(top, repo.head_id(), time.time_ns(), author(repo.root), message,
-                    {**_git_commit(repo.root), **(extra or {})})
+                    {**_git_commit(repo.root), **(extra or {})}, merged)
     commit_id = repo.write_commit(record)
     crashpoints.reach("commit.after_commit_record")
     pointer = repo.registry.write_pointer(repo.package, top, record.time_ns // 10**9)

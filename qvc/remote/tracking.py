@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
+from qvc.core.history import count_apart
 from qvc.core.repo import Repo
 from qvc.sysio.fileio import atomic_write
 
@@ -74,15 +75,3 @@ def relation(repo: Repo, remote: str) -> Relation | None:
         return None
     ahead, behind = count_apart(repo, repo.head_id(), tracked.commit)
     return Relation(remote, tracked.latest, ahead, behind)
-
-
-def ancestry(repo: Repo, commit_id: str | None) -> list[str]:
-    """Commit ids from ``commit_id`` back to the root, newest first."""
-    return [cid for cid, _ in repo.history(commit_id)] if commit_id else []
-
-
-def count_apart(repo: Repo, ours: str | None, theirs: str | None) -> tuple[int, int]:
-    """(commits only in ``ours``' ancestry, commits only in ``theirs``')."""
-    mine, other = ancestry(repo, ours), ancestry(repo, theirs)
-    mine_set, other_set = set(mine), set(other)
-    return (sum(1 for c in mine if c not in other_set), sum(1 for c in other if c not in mine_set))
