@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qvc.core import reflog
 from qvc.core.index import Index
 from qvc.core.objects import ObjectStore
 from qvc.errors import AlreadyARepository, BadRevision, NoCommits, NotARepository, RepositoryError
@@ -28,7 +29,10 @@ from qvc.sysio.fileio import atomic_write, fsync_dir, os_error
 from qvc.sysio.lockfile import RepoLock
 
 DOT = ".qvc"
-_HEAD_N = re.compile(r"(HEAD|@)(~(\d*))?")
+_HEAD_N = re.compile(r"(?:HEAD(?:@\{(\d+)\})?|@(?:\{(\d+)\})?)(~(\d*))?")
+_HEX = re.compile(r"[0-9a-f]{6,64}")
+_UNKNOWN_HINT = ("list tags with 'qvc tag --list' and versions with 'qvc log --all --oneline'; "
+                 "a top hash is given by 6 or more of its hex characters")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -313,6 +317,12 @@ class Repo:
         if not _TAG.fullmatch(name) or name in ("HEAD", "latest"):
             raise BadRevision(f"invalid tag name {name!r}",
                               "tags use letters, digits, '.', '_' and '-'")
+        clash = self.versions_starting(name)
+        if clash:
+            raise BadRevision(
+                f"tag name {name!r} is also the start of the top hash of version "
+                f"{clash[0][:12]}, so it would be ambiguous",
+                "pick a name that is not a hex prefix of a version, e.g. 'v-' followed by it")
         atomic_write(self.paths.tags / name, commit_id.encode())
 
     def delete_tag(self, name: str) -> str:
@@ -327,29 +337,76 @@ class Repo:
     # revisions -------------------------------------------------------------------------------
 
     def resolve(self, rev: str | None) -> str:
-        """Commit id for REV: HEAD, HEAD~N, latest, a tag, or a top hash (6+ char prefix)."""
+        """Commit id for REV: HEAD, HEAD~N, HEAD@{N} (N moves ago, see :mod:`qvc.core.reflog`),
+        latest, a tag (``tags/NAME`` says it is one), or a top hash (6+ hex char prefix).
+        A tag that is also a version's hex prefix is ambiguous: BadRevision names both."""
         rev = rev or "HEAD"
         match = _HEAD_N.fullmatch(rev)
         if match:
-            head = self.head_id()
-            if head is None:
-                raise NoCommits("there are no commits yet")
-            steps = int(match.group(3) or (1 if match.group(2) else 0))
-            for _ in range(steps):
-                parent = self.commit(head).parent
-                if parent is None:
-                    raise BadRevision(f"{rev}: history has only {_ + 1} commit(s)")
-                head = parent
-            return head
+            return self._walk_back(rev, self._head_at(rev, match.group(1) or match.group(2)),
+                                   match.group(3), match.group(4))
         if rev == "latest":
             latest = self.registry.read_latest(self.package)
             if latest is None:
                 raise NoCommits("there are no commits yet")
             return self.commit_for(latest.top_hash)
         tags = self.tags()
+        if rev.startswith("tags/"):
+            if rev[5:] not in tags:
+                raise BadRevision(f"unknown revision {rev!r}: there is no tag {rev[5:]!r}",
+                                  "list tags with 'qvc tag --list'")
+            return tags[rev[5:]]
         if rev in tags:
+            versions = self.versions_starting(rev)
+            if versions:
+                raise BadRevision(
+                    f"ambiguous revision {rev!r}: tag {rev} (version "
+                    f"{self.commit(tags[rev]).top_hash[:12]}) and the top hash of version "
+                    f"{versions[0][:12]}",
+                    f"say 'tags/{rev}' for the tag, or give the version's full top hash")
             return tags[rev]
-        return self.commit_for(self.registry.resolve(None, rev))
+        if not _HEX.fullmatch(rev.lower()):
+            raise BadRevision(f"unknown revision {rev!r}", _UNKNOWN_HINT)
+        found = self.versions_starting(rev)
+        if not found:
+            raise BadRevision(f"unknown revision {rev!r}: no version's top hash starts with it",
+                              "versions of a remote come in with 'qvc fetch'; " + _UNKNOWN_HINT)
+        if len(found) > 1:
+            raise BadRevision(f"ambiguous revision {rev!r}: the top hashes of "
+                              f"{len(found)} versions start with it",
+                              "give more hex characters of the top hash")
+        return self.commit_for(found[0])
+
+    def versions_starting(self, prefix: str) -> list[str]:
+        """Top hashes of the local registry's versions that ``prefix`` (6+ hex) begins."""
+        prefix = prefix.lower()
+        return self.registry.find(prefix) if _HEX.fullmatch(prefix) else []
+
+    def _head_at(self, rev: str, moves_ago: str | None) -> str:
+        """HEAD, or where it was ``moves_ago`` moves ago."""
+        if moves_ago is None:
+            head = self.head_id()
+            if head is None:
+                raise NoCommits("there are no commits yet")
+            return head
+        moves = reflog.read(self.paths.reflog)
+        n = int(moves_ago)
+        found = moves[n].new if n < len(moves) else None
+        if found is None:
+            raise BadRevision(f"{rev}: the reflog lists {len(moves)} move(s) of HEAD",
+                              "list them with 'qvc reflog'")
+        return found
+
+    def _walk_back(self, rev: str, start: str, tilde: str | None, count: str | None) -> str:
+        """``start`` followed ``count`` first parents back (``~`` alone: one)."""
+        steps = int(count or (1 if tilde else 0))
+        head = start
+        for taken in range(steps):
+            parent = self.commit(head).parent
+            if parent is None:
+                raise BadRevision(f"{rev}: history has only {taken + 1} commit(s)")
+            head = parent
+        return head
 
     def commit_for(self, top_hash: str) -> str:
         """The newest commit whose top hash is ``top_hash`` (reachable from HEAD if possible)."""

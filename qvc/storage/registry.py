@@ -177,13 +177,18 @@ class Registry:
             return rev
         if len(rev) < 6 or not all(c in "0123456789abcdef" for c in rev):
             raise BadRevision(f"invalid hash {rev!r}: give at least 6 hex characters")
-        matches = [k[len(PACKAGES):] for k in self.store.list(PACKAGES + rev[:2])
-                   if k[len(PACKAGES):].startswith(rev)]
+        matches = self.find(rev)
         if len(matches) != 1:
             raise BadRevision(
                 f"{'no' if not matches else 'more than one'} manifest matches {rev!r} in {self.url}"
             )
         return matches[0]
+
+    def find(self, prefix: str) -> list[str]:
+        """The top hashes of stored manifests that start with ``prefix`` (2+ hex characters)."""
+        prefix = prefix.lower()
+        return [k[len(PACKAGES):] for k in self.store.list(PACKAGES + prefix[:2])
+                if k[len(PACKAGES):].startswith(prefix)]
 
     def delete(self, name: str, top_hash: str | None = None) -> list[str]:
         """Delete pointers only (never manifests or data), as quilt3's delete_package does.
