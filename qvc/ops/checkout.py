@@ -72,15 +72,8 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
                       if row.staged is not None and k not in wanted]
         if not force:
             _refuse_dirty(repo, index, wanted, paths and list(wanted))
-        writes, stats = _plan(repo, index, wanted)
+        writes, stats = put_files(repo, index, wanted, doomed, result.top_hash, progress)
         result.unchanged = len(wanted) - len(writes)
-        kept = _ensure_objects(repo, result.top_hash, [wanted[k] for k in writes])
-        crashpoints.reach("checkout.before_files")
-        stats.update(_write_all(repo, [wanted[k] for k in writes], kept, progress))
-        for key in doomed:
-            remove_entry(repo.root, key)
-        sync_filesystem(repo.root)  # files durable before HEAD and the index vouch for them
-        crashpoints.reach("checkout.after_files")
         result.written, result.removed = sorted(writes), sorted(doomed)
         if paths:
             for key, entry in wanted.items():
@@ -89,6 +82,24 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
         else:
             _move_head(repo, commit_id, target, stats, rev)
     return result
+
+
+def put_files(repo: Repo, index: Index, wanted: dict[str, Entry], doomed: list[str], top: str,
+              progress: CountProgress | None) -> tuple[list[str], dict[str, FileStat]]:
+    """Make the work-tree files of ``wanted`` hold their entries and remove those of
+    ``doomed``, durably, touching no file before every object needed is verified (fetched
+    from the default remote's version ``top`` if damaged or missing). Returns the keys
+    written and the stat of every wanted file (those already equal to their entry included).
+    """
+    writes, stats = _plan(repo, index, wanted)
+    kept = _ensure_objects(repo, top, [wanted[k] for k in writes])
+    crashpoints.reach("checkout.before_files")
+    stats.update(_write_all(repo, [wanted[k] for k in writes], kept, progress))
+    for key in doomed:
+        remove_entry(repo.root, key)
+    sync_filesystem(repo.root)  # files durable before HEAD and the index vouch for them
+    crashpoints.reach("checkout.after_files")
+    return writes, stats
 
 
 def _selected(repo: Repo, target: Manifest, paths: list[str], cwd: Path) -> list[str]:
