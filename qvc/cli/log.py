@@ -12,20 +12,34 @@ from qvc.cli.render import emit_json
 
 if TYPE_CHECKING:
     from qvc.core.repo import Commit
+    from qvc.ops.log import LogEntry
     from qvc.quilt.manifest import Manifest
 
 
 def log(
     limit: int | None = typer.Option(None, "-n", "--max-count", help="Show at most N commits."),
     rev: str | None = typer.Argument(None, help="Start from REV instead of HEAD."),
+    every_ref: bool = typer.Option(False, "--all", help="Start from HEAD, every tag, every "
+                                   "remote-tracking commit and every commit of the reflog."),
+    oneline: bool = typer.Option(False, "--oneline", help="One line per commit."),
+    graph: bool = typer.Option(False, "--graph", help="Draw the history graph (merges too), "
+                               "one line per commit."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show the commit history, newest first."""
     from qvc.ops import log as log_op
 
-    entries = log_op.log(repo_here(), limit, rev)
+    entries = log_op.log(repo_here(), limit, rev, every_ref=every_ref, every_parent=graph)
     if as_json:
-        emit_json([commit_json(e.commit_id, e.commit, e.parent_top_hash) for e in entries])
+        emit_json([{**commit_json(e.commit_id, e.commit, e.parent_top_hash),
+                    "parents": list(e.parent_top_hashes)} for e in entries])
+        return
+    if graph:
+        _graph(entries)
+        return
+    if oneline:
+        for e in entries:
+            typer.echo(_oneline(e.commit))
         return
     for e in entries:
         c = e.commit
@@ -37,6 +51,19 @@ def log(
         for key, value in sorted(c.extra.items()):
             typer.echo(f"{key.replace('_', ' ').title()}: {value}")
         typer.echo(f"\n    {c.message}\n")
+
+
+def _oneline(commit: Commit) -> str:
+    return f"{commit.top_hash[:12]} {commit.message.splitlines()[0] if commit.message else ''}"
+
+
+def _graph(entries: list[LogEntry]) -> None:
+    from qvc.cli.graph import draw
+
+    known = {e.commit_id for e in entries}  # a limited log draws the lines it shows
+    rows = [(e.commit_id, [p for p in e.commit.parents if p in known]) for e in entries]
+    for text, number in draw(rows):
+        typer.echo(text if number is None else f"{text} {_oneline(entries[number].commit)}")
 
 
 def show(

@@ -9,7 +9,7 @@ loop (a record that does not hash to its name is refused when read).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from qvc.core.repo import Commit, Repo
 
@@ -32,6 +32,40 @@ def ancestors(repo: Repo, start: str | None) -> Iterator[tuple[str, Commit]]:
 
 def ancestor_ids(repo: Repo, start: str | None) -> set[str]:
     return {commit_id for commit_id, _ in ancestors(repo, start)}
+
+
+def reachable_from(repo: Repo, starts: Iterable[str]) -> dict[str, Commit]:
+    """Every commit reachable from any of ``starts`` through its parents, each read once."""
+    found: dict[str, Commit] = {}
+    todo = list(dict.fromkeys(starts))
+    while todo:
+        commit_id = todo.pop()
+        if commit_id not in found:
+            commit = found[commit_id] = repo.commit(commit_id)
+            todo.extend(p for p in commit.parents if p not in found)
+    return found
+
+
+def children_first(commits: dict[str, Commit]) -> list[str]:
+    """The ids of ``commits`` with every commit before its parents, newest first where the
+    graph leaves a choice (by time, ties by id: every clone draws the same order)."""
+    waiting = dict.fromkeys(commits, 0)
+    for commit in commits.values():
+        for parent in commit.parents:
+            if parent in waiting:
+                waiting[parent] += 1
+    heap = [_key(c, commits[c])[:2] for c, n in waiting.items() if n == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        _, commit_id = heapq.heappop(heap)
+        order.append(commit_id)
+        for parent in commits[commit_id].parents:
+            if parent in waiting:
+                waiting[parent] -= 1
+                if waiting[parent] == 0:
+                    heapq.heappush(heap, _key(parent, commits[parent])[:2])
+    return order
 
 
 def is_ancestor(repo: Repo, maybe: str, of: str) -> bool:

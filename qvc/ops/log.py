@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qvc.core import reflog
+from qvc.core.history import children_first, reachable_from
 from qvc.core.repo import Commit, Repo
+from qvc.errors import RepositoryError
 from qvc.quilt.manifest import Manifest
+from qvc.remote import tracking
 
 
 @dataclass
@@ -13,18 +17,56 @@ class LogEntry:
     commit_id: str
     commit: Commit
     parent_top_hash: str | None
+    parent_top_hashes: tuple[str, ...] = ()  # every parent's (a merge has two)
 
 
-def log(repo: Repo, limit: int | None = None, rev: str | None = None) -> list[LogEntry]:
-    """Commits newest first, following parent links from REV (default HEAD)."""
+def log(repo: Repo, limit: int | None = None, rev: str | None = None, *,
+        every_ref: bool = False, every_parent: bool = False) -> list[LogEntry]:
+    """Commits newest first, following first-parent links from REV (default HEAD).
+
+    ``every_parent`` follows both parents of merges, in an order where each commit comes
+    before its parents; ``every_ref`` starts from HEAD, every tag, every remote-tracking
+    commit and every commit the reflog names too (so nothing checked out is out of view)."""
     start = repo.resolve(rev) if rev else repo.head_id()
-    entries: list[LogEntry] = []
-    for commit_id, commit in repo.history(start):
-        if limit is not None and len(entries) >= limit:
+    if every_ref or every_parent:
+        starts = [start] if start else []
+        commits = reachable_from(repo, starts + (_ref_commits(repo) if every_ref else []))
+        walk = [(c, commits[c]) for c in children_first(commits)]
+    else:
+        walk = list(repo.history(start)) if limit is None else _first(repo, start, limit)
+    return [_entry(repo, commit_id, commit) for commit_id, commit in walk[:limit]]
+
+
+def _first(repo: Repo, start: str | None, limit: int) -> list[tuple[str, Commit]]:
+    found: list[tuple[str, Commit]] = []
+    for item in repo.history(start):
+        if len(found) >= limit:
             break
-        parent = repo.commit(commit.parent).top_hash if commit.parent else None
-        entries.append(LogEntry(commit_id, commit, parent))
-    return entries
+        found.append(item)
+    return found
+
+
+def _entry(repo: Repo, commit_id: str, commit: Commit) -> LogEntry:
+    tops = tuple(repo.commit(p).top_hash for p in commit.parents)
+    return LogEntry(commit_id, commit, tops[0] if commit.parent else None, tops)
+
+
+def _ref_commits(repo: Repo) -> list[str]:
+    """Tags, remote-tracking commits and the reflog's commits whose records are here (a
+    commit ``qvc gc`` removed after its reflog entry expired is skipped)."""
+    named = list(repo.tags().values())
+    named += [t.commit for t in tracking.load(repo).values()
+              if t.commit and t.package == repo.package]
+    for move in reflog.read(repo.paths.reflog):
+        named += [c for c in (move.new, move.old) if c]
+    found = []
+    for commit_id in dict.fromkeys(named):
+        try:
+            repo.commit(commit_id)
+        except RepositoryError:
+            continue
+        found.append(commit_id)
+    return found
 
 
 @dataclass
