@@ -30,7 +30,10 @@ from qvc.cli import (
     log,
     pull,
     push,
+    reflog,
     remote,
+    reset,
+    restore,
     status,
     tag,
     verify,
@@ -49,6 +52,9 @@ app.command("ls")(log.ls_)
 app.command("demo")(demo.demo)
 app.command("config")(config.config)
 app.command("checkout")(checkout.checkout)
+app.command("reset")(reset.reset)
+app.command("restore")(restore.restore)
+app.command("reflog")(reflog.reflog)
 app.command("diff")(diff.diff)
 app.command("tag")(tag.tag)
 app.command("verify")(verify.verify)

@@ -26,9 +26,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
                        "deleted": s.staged_deleted},
             "modified": s.modified, "deleted": s.deleted, "untracked": s.untracked,
             "skipped": s.skipped, "remote": _remote_json(result.remote),
+            "latest": result.latest, "older_version": result.latest is not None,
         })
         return
     typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
+    if result.latest is not None:
+        typer.echo(f"HEAD is at an older version ({short(result.head)}); "
+                   "'qvc checkout latest' returns")
     if result.remote is not None:
         typer.echo(_remote_line(result.remote))
     staged = ([("new file", k) for k in s.staged_added]

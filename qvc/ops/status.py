@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qvc.core.history import is_ancestor
 from qvc.core.repo import Repo
 from qvc.core.workspace import Status, compare
-from qvc.errors import LockHeld
+from qvc.errors import LockHeld, QvcError
 from qvc.remote.remotes import default_remote
 from qvc.remote.tracking import Relation, relation
 from qvc.worktree.ignore import IgnoreRules
@@ -19,6 +20,7 @@ class StatusResult:
     head: str | None  # top hash of HEAD
     status: Status
     remote: Relation | None = None  # HEAD against the default remote, as last fetched/pushed
+    latest: str | None = None  # top hash of ``latest`` when HEAD is an older version of it
 
 
 def status(repo: Repo) -> StatusResult:
@@ -37,4 +39,18 @@ def status(repo: Repo) -> StatusResult:
     head = repo.head()
     remote = default_remote(repo)
     return StatusResult(repo.package, head.top_hash if head else None, result,
-                        relation(repo, remote) if remote else None)
+                        relation(repo, remote) if remote else None, newer_latest(repo))
+
+
+def newer_latest(repo: Repo) -> str | None:
+    """The top hash of the local registry's ``latest`` when HEAD is one of its ancestors
+    (an older version of the package's history in this clone); else None."""
+    head = repo.head_id()
+    latest = repo.registry.read_latest(repo.package)
+    if head is None or latest is None or latest.top_hash == repo.commit(head).top_hash:
+        return None
+    try:
+        tip = repo.commit_for(latest.top_hash)
+    except QvcError:
+        return None  # a version without a commit record here: nothing to compare with
+    return latest.top_hash if is_ancestor(repo, head, tip) else None
