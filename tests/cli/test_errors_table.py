@@ -44,7 +44,7 @@ CASES = {
     "NaN in meta": Case(["add", "README.md", "--meta", '{"a": NaN}'], 2, "NaN"),
     "unreadable file": Case(["add", "locked.txt"], 9, "permission denied", setup=unreadable),
     "bad REV": Case(["show", "no-such-rev"], 2, "no-such-rev"),
-    "too-short prefix": Case(["show", "abcde"], 2, "at least 6"),
+    "too-short prefix": Case(["show", "abcde"], 2, "unknown revision 'abcde'"),
     "unknown prefix": Case(["ls", "abcdef"], 2, "abcdef"),
     "HEAD~N beyond history": Case(["show", "HEAD~5"], 2, "HEAD~5"),
     "no commits yet": Case(["show"], 3, "no commits", setup=lambda root: None),
