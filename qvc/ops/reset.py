@@ -63,7 +63,7 @@ def reset(repo: Repo, rev: str | None, mode: Mode = "mixed", *,
         target = repo.manifest(top)
         stats: dict[str, FileStat] = {}
         if mode == "hard":
-            _refuse_untracked(repo, index, target)
+            _refuse_untracked(repo, index, target, rev or "HEAD")
             doomed = sorted(k for k in index.tracked() if k not in target.entries)
             writes, stats = put_files(repo, index, target.entries, doomed, top, progress)
             result.written, result.removed = sorted(writes), doomed
@@ -88,7 +88,7 @@ def _index_of(current: Index, commit_id: str, target: Manifest,
     return index
 
 
-def _refuse_untracked(repo: Repo, index: Index, target: Manifest) -> None:
+def _refuse_untracked(repo: Repo, index: Index, target: Manifest, rev: str) -> None:
     """DirtyWorkTree if an untracked file stands where ``target`` has another one."""
     blocked = sorted(key for key, entry in target.entries.items()
                      if not index.is_tracked(key) and _differs(repo, key, entry))
@@ -97,8 +97,7 @@ def _refuse_untracked(repo: Repo, index: Index, target: Manifest) -> None:
         raise DirtyWorkTree(
             f"reset --hard would overwrite {len(blocked)} untracked file(s): "
             + ", ".join(blocked[:10]) + more + "; nothing was changed",
-            "move them out of the way (or track them with 'qvc add PATH' and commit), "
-            "then reset again")
+            f"move them out of the way, then run 'qvc reset --hard {rev}' again")
 
 
 def _differs(repo: Repo, key: str, entry: Entry) -> bool:

@@ -224,3 +224,21 @@ def test_missing_object_comes_back_as_the_hint_says(work: Path, qvc: Qvc,
     qvc(*_quoted_command(_hint(failed.err), {"NAME": "origin", "URL": str(tmp_path / "registry")}))
     qvc("checkout", first)
     assert (work / "README.md").read_text() == "# hello\n"
+
+
+def test_untracked_file_in_the_way_of_reset_hard_as_the_hint_says(work: Path, qvc: Qvc,
+                                                                    tmp_path: Path) -> None:
+    qvc("add", ".")
+    first = qvc("commit", "-m", "first").out.strip()
+    (work / "later.txt").write_text("committed later\n")
+    qvc("add", "later.txt")
+    qvc("commit", "-m", "second")
+    qvc("reset", "--hard", first[:10])
+    (work / "later.txt").write_text("the user's own file\n")
+    failed = qvc("reset", "--hard", "HEAD@{1}", ok=False)
+    assert failed.code == 6 and "later.txt" in failed.err
+    assert _hint(failed.err).startswith("hint: move them out of the way")
+    (work / "later.txt").rename(tmp_path / "kept.txt")
+    qvc(*_quoted_command(_hint(failed.err)))
+    assert (work / "later.txt").read_text() == "committed later\n"
+    assert (tmp_path / "kept.txt").read_text() == "the user's own file\n"
