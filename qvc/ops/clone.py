@@ -27,7 +27,7 @@ from qvc.git import pin
 from qvc.git.gitlink import link_work_tree
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
-from qvc.remote.recorded import Refused, read_recorded
+from qvc.remote.recorded import Refused, only_stand_ins, read_recorded
 from qvc.remote.remotes import RemoteSpec, add_remote, make_spec
 from qvc.remote.target import Target, of_spec
 from qvc.remote.transfer import (
@@ -223,12 +223,15 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None,
 def pull_action(repo: Repo, head_id: str | None, target_id: str, remote: str,
                 target_top: str) -> str:
     """"up-to-date" (the target is HEAD or one of its ancestors) or "fast-forward" (HEAD is
-    one of the target's ancestors); RemoteConflict for anything else, which no fast-forward
-    can reach without dropping local commits."""
+    one of the target's ancestors, or differs only by stand-ins for versions the target's
+    history records: qvc.remote.recorded); RemoteConflict for anything else, which no
+    fast-forward can reach without dropping local commits."""
     if head_id is None or history.is_ancestor(repo, head_id, target_id):
         return "up-to-date" if head_id == target_id else "fast-forward"
     if history.is_ancestor(repo, target_id, head_id):
         return "up-to-date"
+    if only_stand_ins(repo, head_id, target_id):
+        return "fast-forward"
     ahead, behind = history.count_apart(repo, head_id, target_id)
     raise RemoteConflict(
         f"your history and {remote} have diverged "

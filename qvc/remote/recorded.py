@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from qvc.core.history import ancestor_ids, ancestors
 from qvc.core.repo import Commit, Repo
 from qvc.quilt.manifest import is_top_hash
 from qvc.remote.transfer import parallel_map
@@ -137,3 +138,16 @@ def _drop_orphans(repo: Repo, result: Recorded) -> None:
             del result.commits[cid]
             result.new.discard(cid)
             result.refused.append(Refused(cid, "a parent's record is missing or refused"))
+
+
+def only_stand_ins(repo: Repo, ours: str | None, theirs: str | None) -> bool:
+    """Whether every commit of ``ours``' ancestry that ``theirs``' lacks is a stand-in a fetch
+    made for an unrecorded version (its parent inferred from pointer order) whose version
+    ``theirs``' history records: history seen before the registry recorded it, not local
+    work, so moving to ``theirs`` drops nothing."""
+    if ours is None or theirs is None:
+        return False
+    recorded = ancestor_ids(repo, theirs)
+    tops = {repo.commit(cid).top_hash for cid in recorded}
+    return all(cid in recorded or ("pointer" in c.extra and c.top_hash in tops)
+               for cid, c in ancestors(repo, ours))

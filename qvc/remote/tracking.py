@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from qvc.core.history import count_apart, is_ancestor
 from qvc.core.repo import Repo
+from qvc.remote.recorded import only_stand_ins
 from qvc.sysio.fileio import atomic_write
 
 
@@ -80,6 +81,8 @@ def relation(repo: Repo, remote: str) -> Relation | None:
         return None
     head = repo.head_id()
     ahead, behind = count_apart(repo, head, tracked.commit)
+    if ahead and only_stand_ins(repo, head, tracked.commit):
+        ahead = 0  # fetched before the registry recorded history: nothing of ours is missing
     rewritten = tracked.dropped is not None and head is not None and \
         _has(repo, tracked.dropped) and is_ancestor(repo, tracked.dropped, head)
     return Relation(remote, tracked.latest, ahead, behind, rewritten)
@@ -96,8 +99,8 @@ def dropped(repo: Repo, remote: str, new_commit: str | None) -> str | None:
     earlier = tracked.dropped if head is not None and tracked.dropped is not None and \
         _has(repo, tracked.dropped) and is_ancestor(repo, tracked.dropped, head) else None
     for seen in (earlier, tracked.commit):
-        if seen is not None and _has(repo, seen) and (
-                new_commit is None or not is_ancestor(repo, seen, new_commit)):
+        if seen is not None and _has(repo, seen) and (new_commit is None or not (
+                is_ancestor(repo, seen, new_commit) or only_stand_ins(repo, seen, new_commit))):
             return seen
     return None
 

@@ -90,6 +90,47 @@ def test_registry_without_recorded_history_clones_with_inferred_parents(
     assert files(tmp_path / "bob") == files(alice)
 
 
+def test_a_clone_made_before_history_was_recorded_fast_forwards_onto_it(
+        qvc: Qvc, tmp_path: Path, registry: str) -> None:
+    alice, bob = start(qvc, tmp_path, registry, "alice", "bob")
+    (alice / "a.csv").write_text("a\n2\n")
+    commit_all(qvc, alice, "v2")
+    qvc("push", cwd=alice)
+    qvc("pull", cwd=bob)
+    assert graph(qvc, bob) == graph(qvc, alice)
+    # bob's clone as an older qvc made it: stand-ins with parents from pointer order
+    if registry.startswith("s3://"):
+        for key in registry_keys(registry, ".quilt/qvc/"):
+            delete_key(registry, key)
+    else:
+        shutil.rmtree(Path(registry) / ".quilt/qvc")
+    qvc("clone", registry, NAME, "carol", cwd=tmp_path)
+    carol = tmp_path / "carol"
+    assert graph(qvc, carol) != graph(qvc, alice)
+    (alice / "a.csv").write_text("a\n3\n")
+    commit_all(qvc, alice, "v3")
+    qvc("push", cwd=alice)  # records alice's whole history again
+    fetched = qvc("fetch", cwd=carol)
+    assert "rewritten" not in fetched.out
+    assert json.loads(qvc("status", "--json", cwd=carol).out)["remote"]["state"] == "behind"
+    qvc("pull", cwd=carol)
+    assert graph(qvc, carol) == graph(qvc, alice) and files(carol) == files(alice)
+
+
+def registry_keys(bucket: str, prefix: str) -> list[str]:
+    import boto3
+
+    client = boto3.client("s3")
+    found = client.list_objects_v2(Bucket=bucket[5:], Prefix=prefix).get("Contents", [])
+    return [item["Key"] for item in found]
+
+
+def delete_key(bucket: str, key: str) -> None:
+    import boto3
+
+    boto3.client("s3").delete_object(Bucket=bucket[5:], Key=key)
+
+
 def test_quilt3_versions_get_inferred_parents_until_qvc_records_them(
         qvc: Qvc, tmp_path: Path, bucket: str) -> None:
     quilt3 = pytest.importorskip("quilt3")
