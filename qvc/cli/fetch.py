@@ -30,9 +30,18 @@ def fetch(
         return
     typer.echo(f"Fetched {len(result.new_versions)} new version(s) of {result.package} from "
                f"{result.remote}; latest is {short(result.latest)}")
+    notes(result)
+
+
+def notes(result: clone_op.FetchResult) -> None:
+    """A rewritten remote history (refused records were logged as warnings when read)."""
+    if result.rewritten is not None:
+        typer.echo(f"{result.remote} was rewritten (a forced push?): {result.rewritten} local "
+                   "commit(s) are not in it")
 
 
 def fetch_json(result: clone_op.FetchResult) -> dict[str, Any]:
     return {"remote": result.remote, "package": result.package, "latest": result.latest,
             "new_versions": result.new_versions, "downloaded": result.objects,
-            "bytes": result.bytes}
+            "bytes": result.bytes, "rewritten": result.rewritten,
+            "refused": [{"commit": r.commit_id, "reason": r.reason} for r in result.refused]}

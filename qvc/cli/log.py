@@ -47,8 +47,12 @@ def log(
         typer.echo(f"Author: {c.author}")
         typer.echo(f"Date:   {_iso(c.time_ns)}")
         if e.parent_top_hash:
-            typer.echo(f"Parent: {e.parent_top_hash}")
+            inferred = " (inferred from the registry's pointer order: not recorded)" \
+                if c.extra.get("inferred_parent") else ""
+            typer.echo(f"Parent: {e.parent_top_hash}{inferred}")
         for key, value in sorted(c.extra.items()):
+            if key == "inferred_parent":
+                continue
             typer.echo(f"{key.replace('_', ' ').title()}: {value}")
         typer.echo(f"\n    {c.message}\n")
 
@@ -112,6 +116,7 @@ def _iso(time_ns: int) -> str:
 def commit_json(commit_id: str, commit: Commit, parent_top: str | None) -> dict[str, Any]:
     return {"top_hash": commit.top_hash, "commit": commit_id, "parent": parent_top,
             "message": commit.message, "time": _iso(commit.time_ns), "author": commit.author,
+            "inferred_parent": bool(commit.extra.get("inferred_parent")),
             **({"extra": commit.extra} if commit.extra else {})}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.fetch import fetch_json
+from qvc.cli.fetch import fetch_json, notes
 from qvc.cli.render import TransferBar, emit_json, short
 
 
@@ -25,6 +25,7 @@ def pull(
                    "head": result.new_head, "updated": result.updated,
                    "removed": result.removed})
         return
+    notes(result.fetch)
     if not result.changed:
         typer.echo(f"Already up to date ({short(result.new_head)})")
         return

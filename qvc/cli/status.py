@@ -51,11 +51,14 @@ def _remote_json(rel: Relation | None) -> dict[str, Any] | None:
     if rel is None:
         return None
     return {"name": rel.remote, "latest": rel.latest, "state": rel.state,
-            "ahead": rel.ahead, "behind": rel.behind}
+            "ahead": rel.ahead, "behind": rel.behind, "rewritten": rel.rewritten}
 
 
 def _remote_line(rel: Relation) -> str:
     seen = "as of the last fetch or push"
+    if rel.rewritten:
+        return (f"'{rel.remote}' was rewritten (a forced push?): {rel.ahead} local commit(s) "
+                f"are not in it; your history and '{rel.remote}' have diverged ({seen})")
     if rel.state == "diverged":
         return (f"Your history and '{rel.remote}' have diverged ({seen}): {rel.ahead} and "
                 f"{rel.behind} different commit(s)")

@@ -2,12 +2,13 @@
 
 ``fetch`` stores the manifest of every remote version in the local registry (physical keys
 rewritten to the local object store; the top hash is unchanged) and downloads, verified, the
-objects of the version wanted (``latest`` by default). Remote versions become commit records
-whose parents follow the registry's pointer order, so a fast-forward pull makes them part of
-local history; a version that already has a local commit keeps it. The work tree is not
-touched. ``pull`` then fast-forwards HEAD and the work tree (qvc.core.fastforward). ``clone``
-is init + fetch + fast-forward, except that it writes each file of its new, empty work tree
-as soon as the file's object is verified, while the other objects still download.
+objects of the version wanted (``latest`` by default). The commit records the registry holds
+(qvc.remote.recorded) are stored as they are, so every clone has the same history; a version
+without a record (pushed by quilt3 or an older qvc) gets a record whose parent follows the
+registry's pointer order, marked ``inferred_parent``. The work tree is not touched. ``pull``
+then fast-forwards HEAD and the work tree (qvc.core.fastforward), and refuses anything else.
+``clone`` is init + fetch + fast-forward, except that it writes each file of its new, empty
+work tree as soon as the file's object is verified, while the other objects still download.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from qvc.git import pin
 from qvc.git.gitlink import link_work_tree
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
+from qvc.remote.recorded import Refused, only_stand_ins, read_recorded
 from qvc.remote.remotes import RemoteSpec, add_remote, make_spec
 from qvc.remote.target import Target, of_spec
 from qvc.remote.transfer import (
@@ -49,6 +51,9 @@ class FetchResult:
     commit: str | None  # its local commit record
     target: str | None = None  # the top hash whose objects were downloaded
     new_versions: list[str] = field(default_factory=list)
+    target_commit: str | None = None  # the local commit record of ``target``
+    refused: list[Refused] = field(default_factory=list)  # damaged or hostile records
+    rewritten: int | None = None  # local commits the remote's rewritten latest lacks
     objects: int = 0
     bytes: int = 0
     manifest: Manifest | None = field(default=None, repr=False)  # the target's, as read
@@ -80,6 +85,7 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
     if target is not None:
         if target not in commits:
             commits[target] = _record(repo, registry, target, None, 0, result, target, wanted)
+        result.target_commit = commits[target]
         if target not in wanted:
             wanted[target] = registry.read_manifest(target)
             check_remote_keys(registry.store, wanted[target].entries.values(),
@@ -93,18 +99,37 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
         result.target = target
     result.commit = commits.get(latest) if latest else None
     if spec.name is not None:
-        tracking.record(repo, spec.name, spec.url, latest, result.commit)
+        dropped = tracking.dropped(repo, spec.name, result.commit)
+        if dropped is not None:
+            result.rewritten = history.count_apart(repo, repo.head_id(), result.commit)[0]
+        tracking.record(repo, spec.name, spec.url, latest, result.commit, dropped=dropped)
     return result
 
 
 def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, str]],
                      result: FetchResult, target: str | None,
                      wanted: dict[str, Manifest]) -> dict[str, str]:
-    """A commit record for each version, parents in pointer order: top hash -> commit id.
-    The remote manifest of ``target``, if read, is left in ``wanted``."""
+    """A commit record for each version: the registry's own where it has one, else one whose
+    parent is the previous version in pointer order. Returns top hash -> commit id; the
+    remote manifest of ``target``, if read, is left in ``wanted``."""
+    recorded = read_recorded(repo, registry)
+    result.refused = recorded.refused
+    for cid, commit in recorded.parents_first():
+        try:
+            if any(p not in recorded.commits and not (repo.paths.commits / p).is_file()
+                   for p in commit.parents):
+                raise BadRevision("a parent's version could not be stored")
+            if not repo.registry.has_manifest(commit.top_hash):
+                _store_manifest(repo, registry, commit.top_hash, target, wanted)
+        except BadRevision as exc:  # its manifest is not in the registry: not a version
+            del recorded.commits[cid]
+            result.refused.append(Refused(cid, exc.message))
+            continue
+        repo.write_commit(commit)
+        result.new_versions.append(commit.top_hash)
+    commits = recorded.version_commits()
     known = {c.top_hash: cid for cid, c in repo.all_commits()}
     known.update({c.top_hash: cid for cid, c in repo.history()})  # prefer HEAD's own
-    commits: dict[str, str] = {}
     previous: str | None = None
     for pointer, top in versions:
         if not pointer.isdigit():
@@ -121,19 +146,28 @@ def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, s
 
 def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timestamp: int,
             result: FetchResult, target: str | None, wanted: dict[str, Manifest]) -> str:
-    """Store a remote version's manifest locally and write its commit record (the remote
-    manifest is kept in ``wanted`` when ``top`` is the ``target`` to download)."""
+    """Store a remote version that has no commit record: its manifest, and a record whose
+    parent is inferred (marked so; ``log`` says it)."""
+    manifest = _store_manifest(repo, registry, top, target, wanted)
+    extra: dict[str, object] = {"pointer": f"{timestamp:010d}"} if timestamp else {}
+    if timestamp:
+        extra["inferred_parent"] = True  # from pointer order: other clones may infer otherwise
+    commit = Commit(top, parent, timestamp * 10**9, registry.url, manifest.message or "", extra)
+    result.new_versions.append(top)
+    return repo.write_commit(commit)
+
+
+def _store_manifest(repo: Repo, registry: Registry, top: str, target: str | None,
+                    wanted: dict[str, Manifest]) -> Manifest:
+    """Store a remote version's manifest locally (the remote manifest is kept in ``wanted``
+    when ``top`` is the ``target`` to download)."""
     manifest = registry.read_manifest(top)
     check_remote_keys(registry.store, manifest.entries.values(), f"manifest {top[:12]}")
     if top == target:
         wanted[top] = manifest
-    local = localize(repo, manifest)
-    repo.registry.write_manifest(local, top)
+    repo.registry.write_manifest(localize(repo, manifest), top)
     crashpoints.reach("fetch.after_manifest")
-    commit = Commit(top, parent, timestamp * 10**9, registry.url, manifest.message or "",
-                    {"pointer": f"{timestamp:010d}"} if timestamp else {})
-    result.new_versions.append(top)
-    return repo.write_commit(commit)
+    return manifest
 
 
 def localize(repo: Repo, manifest: Manifest) -> Manifest:
@@ -175,23 +209,36 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None,
         result = PullResult(fetched, old, old)
         if fetched.target is None:
             return result
-        target_id = repo.commit_for(fetched.target) if rev else fetched.commit
+        target_id = fetched.target_commit
         assert target_id is not None
-        ahead, behind = history.count_apart(repo, head_id, target_id)
-        if ahead and behind:
-            raise RemoteConflict(
-                f"your history and {fetched.remote} have diverged "
-                f"({ahead} local and {behind} remote commit(s) differ)",
-                "'qvc pull' only fast-forwards: push your work elsewhere ('qvc push REMOTE'), "
-                f"or take the remote version with 'qvc checkout {fetched.target[:12]}'",
-            )
-        if not behind:
+        if pull_action(repo, head_id, target_id, fetched.remote, fetched.target) == "up-to-date":
             return result
         change = fast_forward(repo, target_id, f"pull {fetched.remote}: fast-forward",
                               fetched.manifest, after_head=pin.refresh)
         result.new_head = fetched.target
         result.updated, result.removed = change.written, change.removed
     return result
+
+
+def pull_action(repo: Repo, head_id: str | None, target_id: str, remote: str,
+                target_top: str) -> str:
+    """"up-to-date" (the target is HEAD or one of its ancestors) or "fast-forward" (HEAD is
+    one of the target's ancestors, or differs only by stand-ins for versions the target's
+    history records: qvc.remote.recorded); RemoteConflict for anything else, which no
+    fast-forward can reach without dropping local commits."""
+    if head_id is None or history.is_ancestor(repo, head_id, target_id):
+        return "up-to-date" if head_id == target_id else "fast-forward"
+    if history.is_ancestor(repo, target_id, head_id):
+        return "up-to-date"
+    if only_stand_ins(repo, head_id, target_id):
+        return "fast-forward"
+    ahead, behind = history.count_apart(repo, head_id, target_id)
+    raise RemoteConflict(
+        f"your history and {remote} have diverged "
+        f"({ahead} local and {behind} remote commit(s) differ)",
+        "'qvc pull' only fast-forwards: push your work elsewhere ('qvc push REMOTE'), "
+        f"or take the remote version with 'qvc checkout {target_top[:12]}'",
+    )
 
 
 # clone ---------------------------------------------------------------------------------------
@@ -264,7 +311,7 @@ def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
     rest = [key for key in new.entries if key not in written]  # objects already stored
     stats = written | write_files(repo, new, rest, in_place=True)
     crashpoints.reach("pull.after_files")
-    target_id = repo.commit_for(top) if rev else fetched.commit
+    target_id = fetched.target_commit
     assert target_id is not None
     record_tree(repo, Index(), new, target_id, stats, f"clone: {registry.url}",
                 after_head=pin.refresh)

@@ -1,9 +1,10 @@
 """Pushing package versions to a registry: the one implementation behind ``qvc push`` and the
 Python API's ``Package.push``.
 
-Order on the registry (the crash-safety contract): all data, then the manifest, then the
-timestamp pointer, then ``latest`` by compare-and-swap. A push killed at any point leaves only
-unreferenced data or a version that is listed but not ``latest``; running it again finishes.
+Order on the registry (the crash-safety contract): all data, then the manifest, then (``qvc
+push``) the commit records of HEAD's ancestry, then the timestamp pointer, then ``latest`` by
+compare-and-swap. A push killed at any point leaves only unreferenced data and records, or a
+version that is listed but not ``latest``; running it again finishes.
 The remote manifest has the same top hash as the local one: physical keys are not hashed.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from qvc.core.history import ancestors
 from qvc.core.repo import Commit, Repo
 from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
 from qvc.quilt.hashing import Hash, hash_file
@@ -240,6 +242,7 @@ class RepoPushResult:
     package: str
     top_hash: str
     versions_written: list[str] = field(default_factory=list)  # top hashes, oldest first
+    records_written: int = 0  # commit records the registry lacked
     uploaded: int = 0
     skipped: int = 0
     bytes_uploaded: int = 0
@@ -249,7 +252,8 @@ class RepoPushResult:
 def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
          progress: TransferProgress | None = None) -> RepoPushResult:
     """Push every commit of HEAD's history the registry lacks (oldest first), its data under
-    ``target.dest``, then move ``latest`` to HEAD. Refused if the registry's ``latest`` is not
+    ``target.dest``, and the commit record of every commit in HEAD's ancestry (both parents)
+    the registry lacks, then move ``latest`` to HEAD. Refused if the registry's ``latest`` is not
     in HEAD's history, or if the remote is known to ignore conditional writes (unless
     ``force``)."""
     target = for_push(target, repo, force=force)
@@ -259,7 +263,8 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         head_id = repo.head_id()
         if head_id is None:
             raise NoCommits("there is nothing to push: no commits yet")
-        history = [c for _, c in repo.history()]
+        ancestry = list(ancestors(repo, head_id))
+        history = [c for _, c in ancestry]
         head = history[0]
         latest = registry.read_latest(name)
         if not force:
@@ -271,6 +276,8 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
             reuse.learn_latest(name, latest)
         staged = _stage_missing(repo, registry, history, remote_tops, reuse, result,
                                 dest=target.dest, copy=copy, progress=progress)
+        result.records_written = push_records(registry, name, ancestry)
+        crashpoints.reach("push.after_records")
         if not force:
             recheck(name, registry, latest)
         pointers = [registry.write_pointer(name, top, ts) for top, ts in staged]
@@ -282,6 +289,16 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         if spec.name is not None:
             tracking.record(repo, spec.name, spec.url, head.top_hash, head_id)
     return result
+
+
+def push_records(registry: Registry, name: str, commits: list[tuple[str, Commit]]) -> int:
+    """Write the record of each (id, commit) the registry lacks, exactly the bytes the id
+    names, so every clone reads the same parents; returns how many were written."""
+    stored = set(registry.record_ids(name))
+    missing = [(cid, c) for cid, c in commits if cid not in stored and c.id == cid]
+    # a few round trips at once: a first push of a long history writes one record per commit
+    parallel_map(lambda item: registry.write_record(name, item[0], item[1].encode()), missing)
+    return len(missing)
 
 
 def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote_tops: set[str],

@@ -1,8 +1,11 @@
-"""The Quilt registry layout (``.quilt/packages``, ``.quilt/named_packages``) over any Store.
+"""The Quilt registry layout (``.quilt/packages``, ``.quilt/named_packages``) over any Store,
+plus qvc's commit records (``.quilt/qvc/history/<namespace>/<name>/<commit id>``), which Quilt
+does not read: the parents every clone agrees on.
 
-Write order is the crash-safety contract: manifest, then the timestamp pointer, then
-``latest``. Manifests and timestamp pointers are created only if absent; ``latest`` moves by
-compare-and-swap, and a lost-response retry that finds our own value there counts as success.
+Write order is the crash-safety contract: manifest, then commit records, then the timestamp
+pointer, then ``latest``. Manifests, records and timestamp pointers are created only if
+absent; ``latest`` moves by compare-and-swap, and a lost-response retry that finds our own
+value there counts as success.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from qvc.storage.base import ObjectNotFound, PreconditionFailed, Store
 
 PACKAGES = ".quilt/packages/"
 NAMED = ".quilt/named_packages/"
+HISTORY = ".quilt/qvc/history/"
 MIN_TIMESTAMP = 1451631600
 
 
@@ -80,6 +84,28 @@ class Registry:
         with contextlib.suppress(PreconditionFailed):
             self.store.put_file(PACKAGES + top_hash, source, if_none_match=True)
         return top_hash
+
+    # commit records --------------------------------------------------------------------------
+
+    def _history(self, name: str) -> str:
+        return HISTORY + validate_package_name(name) + "/"
+
+    def write_record(self, name: str, commit_id: str, data: bytes) -> None:
+        """Store a commit record of ``name`` under its id (create-only). The id is the hash
+        of the content, so a record already there under that name is this one: success."""
+        with contextlib.suppress(PreconditionFailed):
+            self.store.put(self._history(name) + commit_id, data, if_none_match=True)
+
+    def record_ids(self, name: str) -> list[str]:
+        """The names of every commit record of ``name`` (unverified: a reader checks each
+        record against its name)."""
+        prefix = self._history(name)
+        return [key[len(prefix):] for key in self.store.list(prefix)
+                if "/" not in key[len(prefix):]]
+
+    def read_record(self, name: str, commit_id: str) -> bytes:
+        """A commit record's bytes as stored, unverified; ObjectNotFound if there is none."""
+        return self.store.get(self._history(name) + commit_id)
 
     # pointers --------------------------------------------------------------------------------
 

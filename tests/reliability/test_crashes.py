@@ -57,6 +57,10 @@ def tops(qvc: Qvc, work: Path) -> list[str]:
     return [c["top_hash"] for c in json.loads(qvc("log", "--json", cwd=work).out)]
 
 
+def commit_ids(qvc: Qvc, work: Path) -> list[str]:
+    return [c["commit"] for c in json.loads(qvc("log", "--json", cwd=work).out)]
+
+
 def verify_clean(qvc: Qvc, work: Path, *rev: str) -> None:
     result = qvc("verify", *rev, cwd=work, ok=False)
     assert result.code == 0, result.out + result.err
@@ -98,8 +102,8 @@ def two_commits(work: Path, qvc: Qvc) -> None:
 
 # push ----------------------------------------------------------------------------------------
 
-PUSH_POINTS = {"push.after_object", "push.after_manifest", "push.after_pointers",
-               "push.after_latest"}
+PUSH_POINTS = {"push.after_object", "push.after_manifest", "push.after_records",
+               "push.after_pointers", "push.after_latest"}
 
 
 _buckets = itertools.count()
@@ -141,6 +145,9 @@ def test_push_killed_at_every_step(kind: str, tmp_path: Path, work: Path, qvc: Q
         crash(["push", url], tree, point)
         assert_registry_closed(url)
         assert latest(url) in (None, acknowledged[0]), point
+        if latest(url) is not None:  # what the killed push published clones
+            qvc("clone", url, NAME, str(tmp_path / f"early{n}"), cwd=tmp_path)
+            verify_clean(qvc, tmp_path / f"early{n}", "HEAD")
         qvc("push", url, cwd=tree)
         assert latest(url) == acknowledged[0], point
         assert_registry_closed(url)
@@ -148,6 +155,9 @@ def test_push_killed_at_every_step(kind: str, tmp_path: Path, work: Path, qvc: Q
         assert set(acknowledged) <= listed, point
         assert tops(qvc, tree) == acknowledged
         verify_clean(qvc, tree)
+        fresh = tmp_path / f"fresh{n}"
+        qvc("clone", url, NAME, str(fresh), cwd=tmp_path)
+        assert commit_ids(qvc, fresh) == commit_ids(qvc, tree), point  # the recorded history
 
 
 # clone and pull ------------------------------------------------------------------------------
