@@ -151,6 +151,12 @@ class Layout:
         return self.dot / "config.json"
 
     @property
+    def fetched(self) -> Path:
+        """One empty file per commit that a fetch brought in (not made here): checkout gets
+        their objects on demand, so their absence is not damage."""
+        return self.dot / "fetched"
+
+    @property
     def lock(self) -> Path:
         return self.dot / "lock"
 
@@ -269,9 +275,23 @@ class Repo:
             raise RepositoryError(f"commit record {commit_id[:12]} is missing or damaged",
                                   "run 'qvc verify' to check the repository") from None
 
-    def write_commit(self, commit: Commit) -> str:
-        atomic_write(self.paths.commits / commit.id, commit.encode())
+    def write_commit(self, commit: Commit, *, fetched: bool = False) -> str:
+        """Store ``commit``'s record; with ``fetched``, one that came from a registry, marked
+        so unless this repository already had it."""
+        path = self.paths.commits / commit.id
+        mark = fetched and not path.exists()
+        atomic_write(path, commit.encode())
+        if mark:
+            self.paths.fetched.mkdir(exist_ok=True)
+            atomic_write(self.paths.fetched / commit.id, b"")
         return commit.id
+
+    def fetched_commits(self) -> set[str]:
+        """Ids of the commits fetched from a registry rather than made here."""
+        try:
+            return {p.name for p in self.paths.fetched.iterdir() if is_top_hash(p.name)}
+        except FileNotFoundError:
+            return set()
 
     def set_head(self, commit_id: str | None, reason: str) -> None:
         """Write HEAD and its reflog line. Commands move HEAD through qvc.core.head, which

@@ -125,7 +125,7 @@ def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, s
             del recorded.commits[cid]
             result.refused.append(Refused(cid, exc.message))
             continue
-        repo.write_commit(commit)
+        repo.write_commit(commit, fetched=True)
         result.new_versions.append(commit.top_hash)
     commits = recorded.version_commits()
     known = {c.top_hash: cid for cid, c in repo.all_commits()}
@@ -154,7 +154,7 @@ def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timest
         extra["inferred_parent"] = True  # from pointer order: other clones may infer otherwise
     commit = Commit(top, parent, timestamp * 10**9, registry.url, manifest.message or "", extra)
     result.new_versions.append(top)
-    return repo.write_commit(commit)
+    return repo.write_commit(commit, fetched=True)
 
 
 def _store_manifest(repo: Repo, registry: Registry, top: str, target: str | None,

@@ -71,8 +71,10 @@ def _remote_only(repo: Repo) -> set[str]:
     checkout fetches them on demand, so a missing one is not damage."""
     fetched: set[str] = set()
     local: set[str] = set()
-    for _, commit in repo.all_commits():
-        (fetched if "pointer" in commit.extra else local).add(commit.top_hash)
+    marked = repo.fetched_commits()
+    for commit_id, commit in repo.all_commits():
+        came = commit_id in marked or "pointer" in commit.extra  # the mark, or an older clone's
+        (fetched if came else local).add(commit.top_hash)
     needed = {repo.commit(c).top_hash for c in [repo.head_id(), *repo.tags().values()] if c}
     return fetched - local - needed
 
