@@ -97,6 +97,10 @@ class RemoteConflict(ConflictError):
     default_hint = "run 'qvc pull' to bring in the remote version, or push with --force"
 
 
+class MergeConflict(ConflictError):
+    """Both sides of a merge changed the same keys differently; nothing was changed."""
+
+
 class RemoteError(QvcError):
     exit_code = 7
 

@@ -24,6 +24,7 @@ from qvc.core.repo import Commit, Repo
 from qvc.errors import BadRevision, RemoteConflict, UsageError
 from qvc.git import pin
 from qvc.git.gitlink import link_work_tree
+from qvc.ops.merge import MergeOutcome, merge_locked
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.remotes import RemoteSpec, add_remote, make_spec
@@ -155,18 +156,20 @@ class PullResult:
     new_head: str | None
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    merge: MergeOutcome | None = None  # set when diverged history was merged
 
     @property
     def changed(self) -> bool:
         return self.old_head != self.new_head
 
 
-def pull(repo: Repo, target: Target, *, rev: str | None = None,
+def pull(repo: Repo, target: Target, *, rev: str | None = None, ff_only: bool = False,
          progress: TransferProgress | None = None) -> PullResult:
-    """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV).
+    """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV), or,
+    when the histories have diverged, merge it (qvc.ops.merge: conflicts change nothing).
 
-    Refuses (RemoteConflict) when local history has commits the remote lacks, and
-    (DirtyWorkTree) when tracked files have uncommitted changes; nothing is lost either way.
+    Refuses (RemoteConflict) diverged history with ``ff_only``, and (DirtyWorkTree) when
+    tracked files have uncommitted changes; nothing is lost either way.
     """
     with repo.lock():
         fetched = fetch_locked(repo, target.spec, target.registry, rev=rev, progress=progress)
@@ -178,13 +181,19 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None,
         target_id = repo.commit_for(fetched.target) if rev else fetched.commit
         assert target_id is not None
         ahead, behind = history.count_apart(repo, head_id, target_id)
-        if ahead and behind:
+        if ahead and behind and ff_only:
             raise RemoteConflict(
                 f"your history and {fetched.remote} have diverged "
                 f"({ahead} local and {behind} remote commit(s) differ)",
-                "'qvc pull' only fast-forwards: push your work elsewhere ('qvc push REMOTE'), "
+                "'qvc pull --ff-only' only fast-forwards: merge with 'qvc pull', "
                 f"or take the remote version with 'qvc checkout {fetched.target[:12]}'",
             )
+        if ahead and behind:
+            result.merge = merge_locked(repo, target_id, fetched.target[:12], choices={},
+                                        message=None, reason=f"pull {fetched.remote}: merge")
+            result.new_head = result.merge.new_head
+            result.updated, result.removed = result.merge.updated, result.merge.removed
+            return result
         if not behind:
             return result
         change = fast_forward(repo, target_id, f"pull {fetched.remote}: fast-forward",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from qvc.core.history import ancestors
 from qvc.core.repo import Commit, Repo
 from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
 from qvc.quilt.hashing import Hash, hash_file
@@ -259,7 +260,7 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         head_id = repo.head_id()
         if head_id is None:
             raise NoCommits("there is nothing to push: no commits yet")
-        history = [c for _, c in repo.history()]
+        history = [c for _, c in ancestors(repo, head_id)]  # a merge's both lines
         head = history[0]
         latest = registry.read_latest(name)
         if not force:
