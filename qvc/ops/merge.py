@@ -89,6 +89,7 @@ def merge_locked(repo: Repo, their_id: str, label: str, *, choices: dict[str, st
                          read(their.top_hash))
     index = repo.load_index()
     resolved = _resolve(result, index, choices, label)
+    _check_shape(index, result, label)
     _check_clean(repo, index, result, resolved)
     outcome = MergeOutcome("merged", label, head.top_hash, "", "", base_top, resolved=resolved)
     outcome.updated = sorted(k for k, e in result.files.items() if e is not None)
@@ -172,6 +173,25 @@ def _side(entry: Entry | None) -> str:
     if entry is None:
         return "deleted"
     return f"{entry.size} B {entry.hash.hex[:12]}"
+
+
+def _check_shape(index: Index, result: MergeResult, label: str) -> None:
+    """Refuse a merge whose new keys would make one path both a file and a folder (each side
+    alone is a valid package; together they may not be)."""
+    new = [k for k, e in result.files.items() if e is not None and not index.is_tracked(k)]
+    if not new:
+        return
+    kept = {k for k in index.tracked() if result.files.get(k, True) is not None}
+    kept.update(new)
+    folders = {k.rsplit("/", 1)[0] for k in kept if "/" in k}
+    folders.update({"/".join(f.split("/")[:i]) for f in list(folders)
+                    for i in range(1, f.count("/") + 1)})
+    clash = sorted(folders.intersection(kept))
+    if clash:
+        raise MergeConflict(
+            f"merge conflict: {_few(clash)} would be both a file and a folder; nothing was "
+            "changed", f"move one of them ('qvc rm PATH', then 'qvc commit -m MESSAGE') and run "
+            f"'qvc merge {label}' again")
 
 
 def _check_clean(repo: Repo, index: Index, result: MergeResult,

@@ -247,3 +247,18 @@ def test_physical_keys_do_not_make_changes() -> None:
     moved = Entry("a", "file:///elsewhere/a", a.size, a.hash, {})
     result = merge(_manifest(a), _manifest(moved), _manifest(a, _entry("b", b"b")))
     assert result.files == {"b": _entry("b", b"b")} and not result.conflicts
+
+
+def test_a_file_on_one_side_and_a_folder_on_the_other_is_refused(
+        team: tuple[Path, Path, str], qvc: Qvc) -> None:
+    alice, bob, _ = team
+    (alice / "report").write_text("a file\n")
+    commit_all(qvc, alice, "alice")
+    qvc("push", cwd=alice)
+    (bob / "report").mkdir()
+    (bob / "report/part.txt").write_text("a folder\n")
+    commit_all(qvc, bob, "bob")
+    before = state(bob)
+    refused = qvc("pull", cwd=bob, ok=False)
+    assert refused.code == 6 and "report" in refused.err and "file and a folder" in refused.err
+    assert state(bob) == before
