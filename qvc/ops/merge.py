@@ -30,10 +30,12 @@ from qvc.core.indexfile import Version
 from qvc.core.merge import ABSENT, Conflict, MergeResult, merge_bytes
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare
-from qvc.errors import CorruptObject, DirtyWorkTree, MergeConflict, NoCommits
+from qvc.errors import CorruptObject, DirtyWorkTree, MergeConflict, NoCommits, NoRemote
 from qvc.git import pin
+from qvc.ops import verify as verify_op
 from qvc.ops.commit import record_commit
 from qvc.quilt.manifest import Entry, Manifest, parse
+from qvc.remote import remotes
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import sync_filesystem
 from qvc.worktree.ignore import IgnoreRules
@@ -91,6 +93,7 @@ def merge_locked(repo: Repo, their_id: str, label: str, *, choices: dict[str, st
     resolved = _resolve(result, index, choices, label)
     _check_shape(index, result, label)
     _check_clean(repo, index, result, resolved)
+    _ensure_objects(repo, their.top_hash, result)
     outcome = MergeOutcome("merged", label, head.top_hash, "", "", base_top, resolved=resolved)
     outcome.updated = sorted(k for k, e in result.files.items() if e is not None)
     outcome.removed = sorted(k for k, e in result.files.items() if e is None)
@@ -217,12 +220,33 @@ def _check_clean(repo: Repo, index: Index, result: MergeResult,
         raise DirtyWorkTree(f"{what}: {_few(dirty or way)}",
                             "commit them first ('qvc commit -a -m MESSAGE') or move them "
                             "away, then merge again")
-    for key in sorted(write):
-        entry = result.files[key]
-        assert entry is not None
-        if not repo.objects.has(entry.hash, entry.size):
-            raise CorruptObject(f"the data of {key} ({entry.hash.hex[:12]}) is not in this "
-                                "repository", "download it with 'qvc fetch', then merge again")
+
+
+def _ensure_objects(repo: Repo, their_top: str, result: MergeResult) -> None:
+    """Every object the merge writes is stored locally: fetched from the default remote
+    (as checkout does) when one is configured, else CorruptObject naming the keys."""
+    def missing() -> list[Entry]:
+        return [e for e in result.files.values()
+                if e is not None and not repo.objects.has(e.hash, e.size)]
+
+    absent = missing()
+    if absent and _has_remote(repo):
+        verify_op.repair(repo, their_top, absent)
+        absent = missing()
+    if absent:
+        raise CorruptObject(
+            f"{len(absent)} object(s) to merge are not stored locally: "
+            + _few(sorted(e.logical_key for e in absent)) + "; nothing was changed",
+            "add a remote that has this version ('qvc remote add --default NAME URL') and run "
+            "'qvc fetch'; merge then fetches missing objects from the default remote")
+
+
+def _has_remote(repo: Repo) -> bool:
+    try:
+        remotes.resolve_remote(repo, None)
+    except NoRemote:
+        return False
+    return True
 
 
 def _few(keys: list[str]) -> str:

@@ -262,3 +262,24 @@ def test_a_file_on_one_side_and_a_folder_on_the_other_is_refused(
     refused = qvc("pull", cwd=bob, ok=False)
     assert refused.code == 6 and "report" in refused.err and "file and a folder" in refused.err
     assert state(bob) == before
+
+
+def test_objects_missing_locally_come_from_the_default_remote(
+        team: tuple[Path, Path, str], qvc: Qvc) -> None:
+    alice, bob, url = team
+    (alice / "README.md").write_text("# two\n")
+    commit_all(qvc, alice, "two")
+    two = head(qvc, alice)
+    (alice / "README.md").write_text("# three\n")
+    commit_all(qvc, alice, "three")
+    qvc("push", cwd=alice)
+    (bob / "bob.txt").write_text("bob\n")
+    commit_all(qvc, bob, "bob")
+    qvc("fetch", cwd=bob)  # downloads the data of latest (three) only
+    qvc("remote", "remove", "origin", cwd=bob)
+    before = state(bob)
+    refused = qvc("merge", two[:12], cwd=bob, ok=False)
+    assert refused.code == 8 and "README.md" in refused.err and state(bob) == before
+    qvc("remote", "add", "origin", url, cwd=bob)
+    qvc("merge", two[:12], cwd=bob)
+    assert (bob / "README.md").read_text() == "# two\n"
