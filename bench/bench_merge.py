@@ -2,9 +2,8 @@
 
 Generates a FOLDERS x FILES tree (``gen.py``), commits it (the merge base), then commits two
 lines on top of it, each changing CHANGED different files ("theirs" first, then, after
-``qvc checkout`` of the base, "ours"), and times ``qvc merge theirs`` in a copy of that work
-tree made before each run (untimed), so every run merges the same two versions right after
-the commit of ours, as a user does.
+``qvc checkout`` of the base, "ours"), and times ``qvc merge theirs``, each run merging the
+same two versions right after the commit of ours, as a user who commits and then pulls does.
 
     python bench/bench_merge.py              # full: 100 x 1,000 files, 1,000 changed per side
     python bench/bench_merge.py --quick      # 10 x 10 files, 5 changed: checks the script only
@@ -15,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,15 +49,25 @@ def prepare(b: Bench, folders: int, files: int, size: int, changed: int) -> Path
 
 
 def bench_merge(b: Bench, tree: Path, n: int, changed: int) -> None:
-    """Best of ``repeat`` merges, each in a fresh copy of the prepared tree."""
-    run_tree = b.work / "run"
+    """Best of ``repeat`` merges, each from "ours" just committed: before each run (untimed)
+    ``qvc checkout --force ours`` undoes the last merge, HEAD's top-hash parts (kept by the
+    commit of ours, replaced by each merge's) are put back, and ``qvc status`` refreshes the
+    stat cache. The tree is never copied: a copy changes every inode, so the stat cache would
+    miss, and moves the object store, so the commit could not reuse ours' rows."""
+    parts = tree / ".qvc/cache/parts"
+    kept = {p.name: p.read_bytes() for p in parts.iterdir()}
+    runs = 0
 
-    def fresh_copy() -> None:
-        if run_tree.exists():
-            shutil.rmtree(run_tree, onerror=_force_remove)
-        subprocess.run(["cp", "-a", str(tree), str(run_tree)], check=True)
+    def reset() -> None:
+        nonlocal runs
+        if runs:
+            b.run(b.qvc("checkout", "--force", "ours"), tree)
+        runs += 1
+        for name, data in kept.items():
+            (parts / name).write_bytes(data)
+        b.run(b.qvc("status"), tree)
 
-    seconds = b.best(b.qvc("merge", "theirs"), run_tree, before=fresh_copy)
+    seconds = b.best(b.qvc("merge", "theirs"), tree, before=reset)
     b.add(Row(f"(i) merge of two {n:,}-entry versions, {changed:,} changed keys per side",
               seconds, None, "-", "< 2 s", 2.0, False))
 

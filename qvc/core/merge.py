@@ -67,9 +67,10 @@ class _Rows:
 
 
 def _rows(data: bytes, source: str) -> _Rows:
-    first, _, rest = data.partition(b"\n")
-    header = parse(first + b"\n", source=source).header
-    lines = set(rest.split(b"\n"))
+    split = data.split(b"\n")  # not partition(): that copies the rest of the bytes
+    header = parse(split[0] + b"\n", source=source).header
+    lines = set(split)
+    lines.discard(split[0])  # the header: never equal to a row, which has a logical_key
     lines.discard(b"")
     return _Rows(header, lines)
 
