@@ -283,3 +283,21 @@ def test_objects_missing_locally_come_from_the_default_remote(
     qvc("remote", "add", "origin", url, cwd=bob)
     qvc("merge", two[:12], cwd=bob)
     assert (bob / "README.md").read_text() == "# two\n"
+
+
+def test_uncommitted_changes_are_refused_and_kept(team: tuple[Path, Path, str],
+                                                  qvc: Qvc) -> None:
+    alice, bob, _ = team
+    diverge(qvc, alice, bob)
+    (bob / "data/values.csv").write_text("a,b\n5,5\n")
+    refused = qvc("pull", cwd=bob, ok=False)
+    assert refused.code == 6 and "data/values.csv" in refused.err
+    qvc("add", "data/values.csv", cwd=bob)
+    before = state(bob)
+    refused = qvc("pull", cwd=bob, ok=False)
+    assert refused.code == 6 and "staged changes: data/values.csv" in refused.err
+    assert state(bob) == before
+    qvc("commit", "-m", "MESSAGE", cwd=bob)  # the hint, followed
+    qvc("pull", cwd=bob)
+    assert (bob / "data/values.csv").read_text() == "a,b\n5,5\n"
+    assert (bob / "README.md").read_text() == "# alice\n"
