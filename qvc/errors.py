@@ -13,7 +13,7 @@ Exit codes (documented in README.md, stable for scripts):
 3     repository: not a qvc work tree, already one, nothing committed yet
 4     path: outside the work tree, missing, unreadable, unsafe
 5     nothing to do: nothing to commit, nothing staged
-6     conflict: lock held, uncommitted changes in the way, remote moved on
+6     conflict: lock held, uncommitted changes in the way, remote moved on, merge conflict
 7     remote: unreachable, no credentials, access denied, no such bucket
 8     integrity: hash mismatch, corrupt or hostile manifest, missing object
 9     resources: disk full, permission denied
@@ -95,6 +95,10 @@ class DirtyWorkTree(ConflictError):
 
 class RemoteConflict(ConflictError):
     default_hint = "run 'qvc pull' to bring in the remote version, or push with --force"
+
+
+class MergeConflict(ConflictError):
+    """Both sides of a merge changed the same keys differently; nothing was changed."""
 
 
 class RemoteError(QvcError):

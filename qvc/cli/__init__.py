@@ -28,6 +28,7 @@ from qvc.cli import (
     hooks,
     init,
     log,
+    merge,
     pull,
     push,
     reflog,
@@ -66,6 +67,7 @@ app.command("push")(push.push)
 app.command("clone")(clone.clone)
 app.command("fetch")(fetch.fetch)
 app.command("pull")(pull.pull)
+app.command("merge")(merge.merge)
 app.command("delete")(delete.delete)
 app.add_typer(remote.group, name="remote")
 remote.group.command("add")(remote.add)

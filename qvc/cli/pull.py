@@ -6,24 +6,33 @@ import typer
 
 from qvc.cli.app import repo_here
 from qvc.cli.fetch import fetch_json, notes
+from qvc.cli.merge import describe
 from qvc.cli.render import TransferBar, emit_json, short
 
 
 def pull(
     remote: str | None = typer.Argument(None, help="Remote name or registry URL."),
+    ff_only: bool = typer.Option(False, "--ff-only",
+                                 help="Refuse diverged history instead of merging it."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Fetch, then fast-forward HEAD and the work tree to the remote's latest."""
+    """Fetch, then fast-forward HEAD and the work tree to the remote's latest, or merge it
+    when the histories have diverged."""
     from qvc.ops import clone as clone_op
     from qvc.remote import target
 
     repo = repo_here()
     with TransferBar("pull") as bar:
-        result = clone_op.pull(repo, target.resolve(repo, remote), progress=bar)
+        result = clone_op.pull(repo, target.resolve(repo, remote), ff_only=ff_only,
+                               progress=bar)
     if as_json:
         emit_json({**fetch_json(result.fetch), "old_head": result.old_head,
                    "head": result.new_head, "updated": result.updated,
-                   "removed": result.removed})
+                   "removed": result.removed,
+                   "merged": result.merge.commit_id if result.merge else None})
+        return
+    if result.merge is not None:
+        typer.echo(describe(result.merge))
         return
     notes(result.fetch)
     if not result.changed:

@@ -58,7 +58,7 @@ def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None =
     in_the_way = {k for k in write if k in set(status.untracked) | set(status.skipped)}
     if head is None and repo.paths.cloning.exists():
         in_the_way -= set(status.untracked)  # the killed clone's own files: rewritten below
-    done = _settled(repo, new, set(status.dirty_tracked) | in_the_way, set(write), set(remove))
+    done = settled(repo, new, set(status.dirty_tracked) | in_the_way, set(write), set(remove))
     _refuse_dirty([k for k in status.dirty_tracked if k not in done], "uncommitted changes")
     _refuse_dirty(sorted(in_the_way - done), "untracked files in the way")
     stats = write_files(repo, new, write)
@@ -131,7 +131,7 @@ def _read_object(path: str, size: int, key: str) -> bytes:
     return data
 
 
-def _settled(repo: Repo, new: Manifest, keys: set[str], write: set[str],
+def settled(repo: Repo, new: Manifest, keys: set[str], write: set[str],
              remove: set[str]) -> set[str]:
     """Those of ``keys`` already as the target version has them (an interrupted pull got that
     far): overwriting or deleting them loses nothing."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from qvc.core import history
 from qvc.core.index import Index, Row
 from qvc.core.indexfile import Version
 from qvc.core.repo import Repo
@@ -100,7 +101,7 @@ def _record_pointers(repo: Repo, target_id: str) -> None:
     a pointer, oldest first, then move ``latest`` to the target if it is not already there."""
     name = repo.package
     listed = {top for _, top in repo.registry.versions(name)}
-    for _, commit in reversed(list(repo.history(target_id))):
+    for _, commit in reversed(list(history.ancestors(repo, target_id))):
         if commit.top_hash not in listed:
             repo.registry.write_pointer(name, commit.top_hash, commit.time_ns // 10**9)
             listed.add(commit.top_hash)

@@ -313,6 +313,13 @@ class Index:
 
     # writing ----------------------------------------------------------------------------------
 
+    def fold(self) -> None:
+        """Fold the rows changed since loading into the columns, in walk order (what
+        :meth:`save` writes), so :meth:`untouched` holds again and a commit can copy the
+        parent's unchanged rows (qvc.core.splice) after a change to many keys."""
+        self.base = self._columns()
+        self.changed, self._pos, self._unsorted = {}, None, False
+
     def _columns(self) -> Columns:
         base, changed = self.base, self.changed
         pos = self.pos

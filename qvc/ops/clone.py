@@ -25,6 +25,7 @@ from qvc.core.repo import Commit, Repo
 from qvc.errors import BadRevision, RemoteConflict, UsageError
 from qvc.git import pin
 from qvc.git.gitlink import link_work_tree
+from qvc.ops.merge import MergeOutcome, merge_locked
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.recorded import Refused, only_stand_ins, read_recorded
@@ -189,18 +190,20 @@ class PullResult:
     new_head: str | None
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    merge: MergeOutcome | None = None  # set when diverged history was merged
 
     @property
     def changed(self) -> bool:
         return self.old_head != self.new_head
 
 
-def pull(repo: Repo, target: Target, *, rev: str | None = None,
+def pull(repo: Repo, target: Target, *, rev: str | None = None, ff_only: bool = False,
          progress: TransferProgress | None = None) -> PullResult:
-    """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV).
+    """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV), or,
+    when the histories have diverged, merge it (qvc.ops.merge: conflicts change nothing).
 
-    Refuses (RemoteConflict) when local history has commits the remote lacks, and
-    (DirtyWorkTree) when tracked files have uncommitted changes; nothing is lost either way.
+    Refuses (RemoteConflict) diverged history with ``ff_only``, and (DirtyWorkTree) when
+    tracked files have uncommitted changes; nothing is lost either way.
     """
     with repo.lock():
         fetched = fetch_locked(repo, target.spec, target.registry, rev=rev, progress=progress)
@@ -211,7 +214,22 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None,
             return result
         target_id = fetched.target_commit
         assert target_id is not None
-        if pull_action(repo, head_id, target_id, fetched.remote, fetched.target) == "up-to-date":
+        action = pull_action(repo, head_id, target_id)
+        if action == "diverged":
+            ahead, behind = history.count_apart(repo, head_id, target_id)
+            if ff_only:
+                raise RemoteConflict(
+                    f"your history and {fetched.remote} have diverged "
+                    f"({ahead} local and {behind} remote commit(s) differ)",
+                    "'qvc pull --ff-only' only fast-forwards: merge with 'qvc pull', "
+                    f"or take the remote version with 'qvc checkout {fetched.target[:12]}'",
+                )
+            result.merge = merge_locked(repo, target_id, fetched.target[:12], choices={},
+                                        message=None, reason=f"pull {fetched.remote}: merge")
+            result.new_head = result.merge.new_head
+            result.updated, result.removed = result.merge.updated, result.merge.removed
+            return result
+        if action == "up-to-date":
             return result
         change = fast_forward(repo, target_id, f"pull {fetched.remote}: fast-forward",
                               fetched.manifest, after_head=pin.refresh)
@@ -220,25 +238,18 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None,
     return result
 
 
-def pull_action(repo: Repo, head_id: str | None, target_id: str, remote: str,
-                target_top: str) -> str:
-    """"up-to-date" (the target is HEAD or one of its ancestors) or "fast-forward" (HEAD is
-    one of the target's ancestors, or differs only by stand-ins for versions the target's
-    history records: qvc.remote.recorded); RemoteConflict for anything else, which no
-    fast-forward can reach without dropping local commits."""
+def pull_action(repo: Repo, head_id: str | None, target_id: str) -> str:
+    """"up-to-date" (the target is HEAD or one of its ancestors), "fast-forward" (HEAD is one
+    of the target's ancestors, or differs only by stand-ins for versions the target's history
+    records: qvc.remote.recorded), else "diverged": no fast-forward reaches the target
+    without dropping local commits."""
     if head_id is None or history.is_ancestor(repo, head_id, target_id):
         return "up-to-date" if head_id == target_id else "fast-forward"
     if history.is_ancestor(repo, target_id, head_id):
         return "up-to-date"
     if only_stand_ins(repo, head_id, target_id):
         return "fast-forward"
-    ahead, behind = history.count_apart(repo, head_id, target_id)
-    raise RemoteConflict(
-        f"your history and {remote} have diverged "
-        f"({ahead} local and {behind} remote commit(s) differ)",
-        "'qvc pull' only fast-forwards: push your work elsewhere ('qvc push REMOTE'), "
-        f"or take the remote version with 'qvc checkout {target_top[:12]}'",
-    )
+    return "diverged"
 
 
 # clone ---------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_pull_refuses_divergence(shared: tuple[Path, Path, str], qvc: Qvc) -> No
     publish_v2(qvc, work)
     (clone / "local.txt").write_text("local\n")
     commit_all(qvc, clone, "local work")
-    refused = qvc("pull", cwd=clone, ok=False)
+    refused = qvc("pull", "--ff-only", cwd=clone, ok=False)
     assert refused.code == 6 and "diverged" in refused.err
     assert "diverged" in qvc("status", cwd=clone).out
 
