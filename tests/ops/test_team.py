@@ -171,13 +171,22 @@ def test_forced_push_over_a_pushed_commit_is_reported_and_pull_deletes_nothing(
     status = qvc("status", cwd=bob).out
     assert "was rewritten" in status and "diverged" in status and "Behind" not in status
     assert json.loads(qvc("status", "--json", cwd=bob).out)["remote"]["state"] == "diverged"
-    refused = qvc("pull", cwd=bob, ok=False)
+    refused = qvc("pull", "--ff-only", cwd=bob, ok=False)
     assert refused.code == 6 and "diverged" in refused.err and "Fast-forward" not in refused.out
     assert files(bob) == before and graph(qvc, bob) == head
+    merged = qvc("pull", cwd=bob)  # merges: the commit alice's forced push dropped stays
+    assert "Fast-forward" not in merged.out
     assert (bob / "b2.csv").read_text() == "bob's work\n"
+    assert (bob / "a2.csv").read_text() == "alice's work\n"
+    newest = json.loads(qvc("log", "--json", cwd=bob).out)[0]
+    assert len(newest["parents"]) == 2
+    qvc("push", cwd=bob)  # a fast-forward of alice's rewritten history
+    qvc("pull", cwd=alice)
+    assert (alice / "b2.csv").read_text() == "bob's work\n"
 
 
-def test_pull_refuses_a_target_that_head_is_not_an_ancestor_of(qvc: Qvc, tmp_path: Path) -> None:
+def test_pull_after_a_rolled_back_registry_merges_and_keeps_local_work(
+        qvc: Qvc, tmp_path: Path) -> None:
     registry = str(tmp_path / "registry")
     alice, bob = start(qvc, tmp_path, registry, "alice", "bob")
     (alice / "a.csv").write_text("a\n2\n")
@@ -192,8 +201,11 @@ def test_pull_refuses_a_target_that_head_is_not_an_ancestor_of(qvc: Qvc, tmp_pat
     (alice / "other.csv").write_text("other\n")
     commit_all(qvc, alice, "other line")
     qvc("push", "--force", cwd=alice)
-    refused = qvc("pull", cwd=bob, ok=False)
+    refused = qvc("pull", "--ff-only", cwd=bob, ok=False)
     assert refused.code == 6 and (bob / "mine.csv").exists()
+    qvc("pull", cwd=bob)
+    assert (bob / "mine.csv").read_text() == "mine\n"
+    assert (bob / "other.csv").read_text() == "other\n"
 
 
 # damaged and hostile records -----------------------------------------------------------------
