@@ -10,7 +10,7 @@ from qvc.cli.app import repo_here
 from qvc.cli.render import TransferBar, emit_json, short
 
 if TYPE_CHECKING:
-    from qvc.ops import clone as clone_op
+    from qvc.ops import fetch as fetch_op
 
 
 def fetch(
@@ -19,12 +19,12 @@ def fetch(
 ) -> None:
     """Download the remote's versions (manifests, and the data of its latest); the work tree
     is left alone."""
-    from qvc.ops import clone as clone_op
+    from qvc.ops import fetch as fetch_op
     from qvc.remote import target
 
     repo = repo_here()
     with TransferBar("fetch") as bar:
-        result = clone_op.fetch(repo, target.resolve(repo, remote), progress=bar)
+        result = fetch_op.fetch(repo, target.resolve(repo, remote), progress=bar)
     if as_json:
         emit_json(fetch_json(result))
         return
@@ -33,14 +33,14 @@ def fetch(
     notes(result)
 
 
-def notes(result: clone_op.FetchResult) -> None:
+def notes(result: fetch_op.FetchResult) -> None:
     """A rewritten remote history (refused records were logged as warnings when read)."""
     if result.rewritten is not None:
         typer.echo(f"{result.remote} was rewritten (a forced push?): {result.rewritten} local "
                    "commit(s) are not in it")
 
 
-def fetch_json(result: clone_op.FetchResult) -> dict[str, Any]:
+def fetch_json(result: fetch_op.FetchResult) -> dict[str, Any]:
     return {"remote": result.remote, "package": result.package, "latest": result.latest,
             "new_versions": result.new_versions, "downloaded": result.objects,
             "bytes": result.bytes, "rewritten": result.rewritten,

@@ -18,13 +18,13 @@ def pull(
 ) -> None:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest, or merge it
     when the histories have diverged."""
-    from qvc.ops import clone as clone_op
+    from qvc.ops import pull as pull_op
     from qvc.remote import target
 
     repo = repo_here()
     with TransferBar("pull") as bar:
-        result = clone_op.pull(repo, target.resolve(repo, remote), ff_only=ff_only,
-                               progress=bar)
+        result = pull_op.pull(repo, target.resolve(repo, remote), ff_only=ff_only,
+                              progress=bar)
     if as_json:
         emit_json({**fetch_json(result.fetch), "old_head": result.old_head,
                    "head": result.new_head, "updated": result.updated,

@@ -299,7 +299,7 @@ def _sync_one(folder: Folder, pinned: pins.Pin, report: HookReport) -> None:
 
 
 def _fetch(folder: Folder, repo: Repo, pinned: pins.Pin) -> None:
-    from qvc.ops.clone import fetch
+    from qvc.ops.fetch import fetch
     from qvc.remote import target
 
     assert pinned.top_hash is not None
