@@ -24,7 +24,7 @@ from qvc.core.indexfile import Version
 from qvc.core.objects import SMALL
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, content_matches, stat_path
-from qvc.errors import CorruptObject, DirtyWorkTree, NoRemote, PathError
+from qvc.errors import CorruptObject, DirtyWorkTree, PathError
 from qvc.git import pin
 from qvc.ops import verify as verify_op
 from qvc.quilt.hashing import Hash, hash_bytes, hash_file
@@ -171,7 +171,7 @@ def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> dict[Hash, by
     small objects (up to ``_KEEP_BYTES`` in all), so the writer reads each object once."""
     kept: dict[Hash, bytes] = {}
     missing, bad = _damaged(repo, entries, kept)
-    if (missing or bad) and _has_remote(repo):
+    if (missing or bad) and remotes.has_remote(repo):
         verify_op.repair(repo, top, missing + bad)
         missing, bad = _damaged(repo, missing + bad, kept)
     if missing:
@@ -246,14 +246,6 @@ def _read_small(path: str, size: int) -> bytes:
 def _batches(items: list[Entry]) -> list[list[Entry]]:
     """Work units big enough that the thread pool's per-task cost does not show."""
     return [items[i:i + _BATCH] for i in range(0, len(items), _BATCH)]
-
-
-def _has_remote(repo: Repo) -> bool:
-    try:
-        remotes.resolve_remote(repo, None)
-    except NoRemote:
-        return False
-    return True
 
 
 def _keys(entries: list[Entry]) -> str:

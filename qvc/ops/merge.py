@@ -30,7 +30,7 @@ from qvc.core.indexfile import Version
 from qvc.core.merge import ABSENT, Conflict, MergeResult, merge_bytes
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare
-from qvc.errors import CorruptObject, DirtyWorkTree, MergeConflict, NoCommits, NoRemote
+from qvc.errors import CorruptObject, DirtyWorkTree, MergeConflict, NoCommits
 from qvc.git import pin
 from qvc.ops import verify as verify_op
 from qvc.ops.commit import record_commit
@@ -230,7 +230,7 @@ def _ensure_objects(repo: Repo, their_top: str, result: MergeResult) -> None:
                 if e is not None and not repo.objects.has(e.hash, e.size)]
 
     absent = missing()
-    if absent and _has_remote(repo):
+    if absent and remotes.has_remote(repo):
         verify_op.repair(repo, their_top, absent)
         absent = missing()
     if absent:
@@ -239,14 +239,6 @@ def _ensure_objects(repo: Repo, their_top: str, result: MergeResult) -> None:
             + _few(sorted(e.logical_key for e in absent)) + "; nothing was changed",
             "add a remote that has this version ('qvc remote add --default NAME URL') and run "
             "'qvc fetch'; merge then fetches missing objects from the default remote")
-
-
-def _has_remote(repo: Repo) -> bool:
-    try:
-        remotes.resolve_remote(repo, None)
-    except NoRemote:
-        return False
-    return True
 
 
 def _few(keys: list[str]) -> str:

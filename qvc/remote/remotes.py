@@ -104,6 +104,15 @@ def resolve_remote(repo: Repo | None, name_or_url: str | None) -> RemoteSpec:
                    _names_hint(known) or NoRemote.default_hint)
 
 
+def has_remote(repo: Repo) -> bool:
+    """Whether a command given no registry has one to use (a default remote or setting)."""
+    try:
+        resolve_remote(repo, None)
+    except NoRemote:
+        return False
+    return True
+
+
 def open_remote(spec: RemoteSpec) -> Registry:
     """A Registry over the spec's store (S3 clients are created lazily, on first use)."""
     return Registry(open_spec_store(spec))
