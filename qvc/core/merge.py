@@ -14,7 +14,8 @@ differ between the base and either side (set differences of their lines) are par
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,37 +111,45 @@ def _same(a: Entry | None, b: Entry | None) -> bool:
     return a.size == b.size and a.hash == b.hash and a.meta == b.meta
 
 
+def _decide(base: Any, ours: Any, theirs: Any, same: Callable[[Any, Any], bool]) -> str:
+    """The three-way rule for one key: "ours" (nothing to take), "theirs" or "conflict"."""
+    if same(ours, theirs) or same(base, theirs):
+        return "ours"
+    return "theirs" if same(base, ours) else "conflict"
+
+
+def _sides(b_o: Mapping[str, Any], b_t: Mapping[str, Any], o_new: Mapping[str, Any],
+           t_new: Mapping[str, Any], missing: Any) -> Iterator[tuple[str, Any, Any, Any]]:
+    """(key, base, ours, theirs) of every key a side changed, from the four differences.
+
+    A key whose base row is in neither difference is absent from the base: were it there,
+    the side that changed the key would no longer hold that row."""
+    for key in set(b_o) | set(b_t) | set(o_new) | set(t_new):
+        base = b_o.get(key, b_t.get(key, missing))
+        ours = o_new.get(key, missing) if key in o_new or key in b_o else base
+        theirs = t_new.get(key, missing) if key in t_new or key in b_t else base
+        yield key, base, ours, theirs
+
+
 def _merge_files(result: MergeResult, b_o: Manifest, b_t: Manifest, o_new: Manifest,
                  t_new: Manifest) -> None:
-    keys = set(b_o.entries) | set(b_t.entries) | set(o_new.entries) | set(t_new.entries)
-    for key in keys:
-        # a key whose base row is in neither difference is absent from the base: were it
-        # there, the side that changed the key would no longer hold that row
-        base = b_o.entries.get(key) or b_t.entries.get(key)
-        ours = o_new.entries.get(key) if key in o_new.entries or key in b_o.entries else base
-        theirs = t_new.entries.get(key) if key in t_new.entries or key in b_t.entries else base
-        if _same(ours, theirs) or _same(base, theirs):
-            continue
-        if _same(base, ours):
+    for key, base, ours, theirs in _sides(b_o.entries, b_t.entries, o_new.entries,
+                                          t_new.entries, None):
+        decision = _decide(base, ours, theirs, _same)
+        if decision == "theirs":
             result.files[key] = theirs
-        else:
+        elif decision == "conflict":
             result.conflicts.append(Conflict(key, "file", base, ours, theirs))
 
 
 def _merge_dir_meta(result: MergeResult, b_o: Manifest, b_t: Manifest, o_new: Manifest,
                     t_new: Manifest) -> None:
-    keys = set(b_o.dir_meta) | set(b_t.dir_meta) | set(o_new.dir_meta) | set(t_new.dir_meta)
-    for key in keys:
-        base = b_o.dir_meta.get(key, b_t.dir_meta.get(key, ABSENT))
-        ours = o_new.dir_meta.get(key, ABSENT) if key in o_new.dir_meta or \
-            key in b_o.dir_meta else base
-        theirs = t_new.dir_meta.get(key, ABSENT) if key in t_new.dir_meta or \
-            key in b_t.dir_meta else base
-        if ours == theirs or base == theirs:
-            continue
-        if base == ours:
+    for key, base, ours, theirs in _sides(b_o.dir_meta, b_t.dir_meta, o_new.dir_meta,
+                                          t_new.dir_meta, ABSENT):
+        decision = _decide(base, ours, theirs, operator.eq)
+        if decision == "theirs":
             result.dir_meta[key] = theirs
-        else:
+        elif decision == "conflict":
             result.conflicts.append(Conflict(key, "folder metadata", base, ours, theirs))
 
 
@@ -148,10 +157,8 @@ def _merge_user_meta(result: MergeResult, base: dict[str, Any], ours: dict[str, 
                      theirs: dict[str, Any]) -> None:
     b, o, t = (h.get("user_meta", ABSENT) for h in (base, ours, theirs))
     result.user_meta = o
-    if o == t or b == t:
-        return
-    if b == o:
+    decision = _decide(b, o, t, operator.eq)
+    if decision == "theirs":
         result.user_meta, result.user_meta_changed = t, True
-    else:
+    elif decision == "conflict":
         result.conflicts.append(Conflict("", "package metadata", b, o, t))
-

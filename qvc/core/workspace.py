@@ -15,6 +15,7 @@ from pathlib import Path
 
 from qvc.core.index import RACY_WINDOW_NS, Index
 from qvc.quilt.hashing import hash_file
+from qvc.quilt.manifest import Entry
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.treewalk import Walk
 
@@ -55,6 +56,15 @@ def content_matches(root: Path, key: str, index: Index, st: FileStat) -> bool:
         return False
     index.set_stat(key, st)
     return True
+
+
+def differs(root: Path, key: str, entry: Entry) -> bool:
+    """Whether something other than ``entry``'s content stands at ``key`` (nothing: False;
+    a link or a folder: True)."""
+    st = stat_path(root, key)
+    if st is None:
+        return os.path.lexists(root / key)
+    return st.size != entry.size or hash_file(root / key, entry.hash.type) != entry.hash
 
 
 @dataclass

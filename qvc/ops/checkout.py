@@ -23,7 +23,7 @@ from qvc.core.index import Index
 from qvc.core.indexfile import Version
 from qvc.core.objects import SMALL
 from qvc.core.repo import Repo
-from qvc.core.workspace import compare, content_matches, stat_path
+from qvc.core.workspace import compare, content_matches, differs, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree, PathError
 from qvc.git import pin
 from qvc.ops import verify as verify_op
@@ -122,7 +122,7 @@ def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
     status = compare(repo.root, index, Walk(), keys=keys_only)
     # a file already holding the target's content loses nothing (e.g. after an interrupted
     # checkout), so only other modifications count
-    dirty = {k for k in status.modified if k not in wanted or _differs(repo, k, wanted[k])}
+    dirty = {k for k in status.modified if k not in wanted or differs(repo.root, k, wanted[k])}
     if keys_only is None:
         dirty.update(status.staged_added + status.staged_modified + status.staged_deleted)
     else:
@@ -130,7 +130,7 @@ def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
         dirty.update(k for k in keys_only if k in rows and rows[k].staged != rows[k].head)
     tracked_now = index.tracked()
     for key, entry in wanted.items():
-        if key not in tracked_now and _differs(repo, key, entry):
+        if key not in tracked_now and differs(repo.root, key, entry):
             dirty.add(key)
     if dirty:
         listed = sorted(dirty)
@@ -139,14 +139,6 @@ def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
             f"checkout would overwrite or delete uncommitted changes in {len(listed)} file(s): "
             + ", ".join(listed[:10]) + more,
             "commit them ('qvc commit -a -m MESSAGE'), or pass --force to discard them")
-
-
-def _differs(repo: Repo, key: str, entry: Entry) -> bool:
-    """Whether something other than the version's file stands at ``key`` (nothing: False)."""
-    st = stat_path(repo.root, key)
-    if st is None:
-        return os.path.lexists(repo.root / key)  # a link or folder stands there
-    return st.size != entry.size or hash_file(repo.root / key, entry.hash.type) != entry.hash
 
 
 def _plan(repo: Repo, index: Index,

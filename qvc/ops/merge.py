@@ -87,8 +87,8 @@ def merge_locked(repo: Repo, their_id: str, label: str, *, choices: dict[str, st
     base_id = history.merge_base(repo, head_id, their_id)
     base_top = repo.commit(base_id).top_hash if base_id else None
     read = repo.registry.manifest_bytes
-    result = merge_bytes(read(base_top) if base_top else None, read(head.top_hash),
-                         read(their.top_hash))
+    ours_bytes = read(head.top_hash)
+    result = merge_bytes(read(base_top) if base_top else None, ours_bytes, read(their.top_hash))
     index = repo.load_index()
     resolved = _resolve(result, index, choices, label)
     _check_shape(index, result, label)
@@ -98,7 +98,7 @@ def merge_locked(repo: Repo, their_id: str, label: str, *, choices: dict[str, st
     outcome.updated = sorted(k for k, e in result.files.items() if e is not None)
     outcome.removed = sorted(k for k, e in result.files.items() if e is None)
     _write(repo, index, result, outcome)
-    ours_header = _header_of(read(head.top_hash))
+    ours_header = _header_of(ours_bytes)
     header = _header(ours_header, result, message or f"Merge {label} into {head.top_hash[:12]}")
     built = splice.build(repo, index, header, (head.top_hash, ours_header))
     try:
@@ -261,7 +261,8 @@ def _write(repo: Repo, index: Index, result: MergeResult, outcome: MergeOutcome)
 
 
 def _header_of(manifest: bytes) -> dict[str, Any]:
-    return parse(manifest.partition(b"\n")[0] + b"\n", source="our version").header
+    first = manifest[:manifest.find(b"\n")]  # not partition(): that copies every row too
+    return parse(first + b"\n", source="our version").header
 
 
 def _header(ours: dict[str, Any], result: MergeResult, message: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ HEAD left (``HEAD@{1}``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,12 +24,11 @@ from qvc.core.head import move_head, move_head_keep_staged
 from qvc.core.index import Index
 from qvc.core.indexfile import Version
 from qvc.core.repo import Repo
-from qvc.core.workspace import stat_path
+from qvc.core.workspace import differs
 from qvc.errors import DirtyWorkTree
 from qvc.git import pin
 from qvc.ops.checkout import put_files
-from qvc.quilt.hashing import hash_file
-from qvc.quilt.manifest import Entry, Manifest
+from qvc.quilt.manifest import Manifest
 from qvc.sysio.filestat import FileStat
 from qvc.sysio.progress import CountProgress
 
@@ -91,7 +89,7 @@ def _index_of(current: Index, commit_id: str, target: Manifest,
 def _refuse_untracked(repo: Repo, index: Index, target: Manifest, rev: str) -> None:
     """DirtyWorkTree if an untracked file stands where ``target`` has another one."""
     blocked = sorted(key for key, entry in target.entries.items()
-                     if not index.is_tracked(key) and _differs(repo, key, entry))
+                     if not index.is_tracked(key) and differs(repo.root, key, entry))
     if blocked:
         more = f" and {len(blocked) - 10} more" if len(blocked) > 10 else ""
         raise DirtyWorkTree(
@@ -100,9 +98,3 @@ def _refuse_untracked(repo: Repo, index: Index, target: Manifest, rev: str) -> N
             f"move them out of the way, then run 'qvc reset --hard {rev}' again")
 
 
-def _differs(repo: Repo, key: str, entry: Entry) -> bool:
-    """Whether something other than the entry's content stands at ``key`` (nothing: False)."""
-    st = stat_path(repo.root, key)
-    if st is None:
-        return os.path.lexists(repo.root / key)
-    return st.size != entry.size or hash_file(repo.root / key, entry.hash.type) != entry.hash
