@@ -17,6 +17,7 @@ refused for them (``settled`` in qvc.core.fastforward).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +39,9 @@ from qvc.quilt.manifest import Entry, Manifest, parse
 from qvc.remote import remotes
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import sync_filesystem
-from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.materialize import remove_entry
 from qvc.worktree.paths import to_key, under
-from qvc.worktree.treewalk import walk
+from qvc.worktree.treewalk import Walk
 
 
 @dataclass
@@ -199,19 +199,22 @@ def _check_shape(index: Index, result: MergeResult, label: str) -> None:
 
 def _check_clean(repo: Repo, index: Index, result: MergeResult,
                  resolved: dict[str, str]) -> None:
-    """Refuse uncommitted changes other than staged resolutions, unless a killed run of
-    this merge already left the file as the merge wants it."""
+    """Refuse staged changes other than resolutions, and, as git does, uncommitted changes or
+    untracked files only where the merge writes or removes a file (unless a killed run of this
+    merge already left it as the merge wants it). Only those paths are looked at: the rest of
+    the work tree is neither walked nor touched, and its changes stay uncommitted."""
     added, modified, deleted = index.staged_changes()
     staged = [k for k in (*added, *modified, *deleted) if k not in resolved]
     if staged:
         raise DirtyWorkTree(f"staged changes: {_few(staged)}",
                             "commit them first ('qvc commit -m MESSAGE'), then merge again")
-    status = compare(repo.root, index, walk(repo.root, IgnoreRules(repo.root)))
     write = {k for k, e in result.files.items() if e is not None}
     remove = {k for k, e in result.files.items() if e is None}
-    in_the_way = write & (set(status.untracked) | set(status.skipped))
-    target = Manifest(entries={k: e for k, e in result.files.items() if e is not None})
+    status = compare(repo.root, index, Walk(), keys=write | remove)
     unstaged = set(status.modified + status.deleted)  # staged changes: checked above
+    in_the_way = {k for k in write
+                  if not index.is_tracked(k) and os.path.lexists(repo.root / k)}
+    target = Manifest(entries={k: e for k, e in result.files.items() if e is not None})
     done = settled(repo, target, unstaged | in_the_way, write, remove)
     dirty = sorted(unstaged - done)
     way = sorted(in_the_way - done)

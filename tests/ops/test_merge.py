@@ -285,19 +285,39 @@ def test_objects_missing_locally_come_from_the_default_remote(
     assert (bob / "README.md").read_text() == "# two\n"
 
 
-def test_uncommitted_changes_are_refused_and_kept(team: tuple[Path, Path, str],
-                                                  qvc: Qvc) -> None:
+def test_uncommitted_changes_in_the_way_are_refused_and_kept(team: tuple[Path, Path, str],
+                                                             qvc: Qvc) -> None:
     alice, bob, _ = team
     diverge(qvc, alice, bob)
-    (bob / "data/values.csv").write_text("a,b\n5,5\n")
-    refused = qvc("pull", cwd=bob, ok=False)
-    assert refused.code == 6 and "data/values.csv" in refused.err
-    qvc("add", "data/values.csv", cwd=bob)
+    (bob / "README.md").write_text("# bob, not committed\n")  # the merge writes README.md
     before = state(bob)
     refused = qvc("pull", cwd=bob, ok=False)
-    assert refused.code == 6 and "staged changes: data/values.csv" in refused.err
+    assert refused.code == 6 and "uncommitted changes: README.md" in refused.err
     assert state(bob) == before
-    qvc("commit", "-m", "MESSAGE", cwd=bob)  # the hint, followed
+    qvc("add", "README.md", cwd=bob)
+    before = state(bob)
+    refused = qvc("pull", cwd=bob, ok=False)
+    assert refused.code == 6 and "staged changes: README.md" in refused.err
+    assert state(bob) == before
+    qvc("restore", "--staged", "README.md", cwd=bob)
+    qvc("restore", "README.md", cwd=bob)  # the edit given up: the merge goes ahead
     qvc("pull", cwd=bob)
-    assert (bob / "data/values.csv").read_text() == "a,b\n5,5\n"
     assert (bob / "README.md").read_text() == "# alice\n"
+
+
+def test_uncommitted_changes_elsewhere_stay_uncommitted(team: tuple[Path, Path, str],
+                                                        qvc: Qvc) -> None:
+    """As in git: a change to a file the merge leaves alone stays in the work tree, unstaged,
+    and out of the merge commit."""
+    alice, bob, _ = team
+    diverge(qvc, alice, bob)
+    committed = (bob / "data/values.csv").read_bytes()
+    (bob / "data/values.csv").write_text("a,b\n5,5\n")
+    (bob / "notes.txt").write_text("untracked\n")
+    pulled = json.loads(qvc("pull", "--json", cwd=bob).out)
+    assert pulled["merged"] and pulled["updated"] == ["README.md"]
+    assert (bob / "data/values.csv").read_text() == "a,b\n5,5\n"
+    status = json.loads(qvc("status", "--json", cwd=bob).out)
+    assert status["modified"] == ["data/values.csv"] and status["untracked"] == ["notes.txt"]
+    qvc("restore", "data/values.csv", cwd=bob)
+    assert (bob / "data/values.csv").read_bytes() == committed  # the merge commit's version
