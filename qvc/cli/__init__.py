@@ -40,6 +40,7 @@ from qvc.cli import (
     verify,
 )
 from qvc.cli.app import app
+from qvc.cli.render import json_printed
 from qvc.errors import QvcError
 
 app.command("init")(init.init)
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.setLevel(logging.INFO if os.environ.get("QVC_VERBOSE") else logging.WARNING)
     command = typer.main.get_command(app)
     as_json = _wants_json(sys.argv[1:] if argv is None else argv)
+    json_printed(reset=True)
     try:
         code = command.main(args=argv, prog_name="qvc", standalone_mode=False)
         return code if isinstance(code, int) else 0  # typer.Exit(n) arrives as a return value
@@ -147,6 +149,8 @@ def _error(message: str, hint: str, code: int, as_json: bool) -> int:
 def _json_error(message: str, hint: str, code: int) -> None:
     import json
 
+    if json_printed():
+        return  # the command's own document says what went wrong; stdout holds one document
     typer.echo(json.dumps({"error": message, "hint": hint or None, "exit_code": code},
                           ensure_ascii=False))
 

@@ -32,8 +32,22 @@ def parse_json(text: str, what: str = "--meta") -> Any:
         raise InvalidJSON(f"{what} is not valid JSON: {exc}") from None
 
 
+class _Stdout:
+    json_printed = False  # this command printed its JSON document (then an error may follow)
+
+
 def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    _Stdout.json_printed = True
+
+
+def json_printed(reset: bool = False) -> bool:
+    """Whether a JSON document went to stdout since the last reset: an error that follows a
+    report (``verify`` finding problems) must not add a second document."""
+    printed = _Stdout.json_printed
+    if reset:
+        _Stdout.json_printed = False
+    return printed
 
 
 def short(top_hash: str | None) -> str:

@@ -93,3 +93,4 @@ def test_commit_json_lists_keys_like_add(work: Path, qvc: Qvc) -> None:
     assert second["modified"] == ["README.md"] and second["added"] == []
     assert second["deleted"] == ["data/nested/deep.txt"]
     assert second["renamed"] == [{"from": "data/values.csv", "to": "values.csv"}]
+
