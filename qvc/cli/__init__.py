@@ -40,6 +40,7 @@ from qvc.cli import (
     verify,
 )
 from qvc.cli.app import app
+from qvc.cli.render import json_printed
 from qvc.errors import QvcError
 
 app.command("init")(init.init)
@@ -62,7 +63,7 @@ app.command("verify")(verify.verify)
 app.command("gc")(gc.gc)
 app.command("install-hooks")(hooks.install_hooks)
 app.command("uninstall-hooks")(hooks.uninstall_hooks)
-app.command("hook", hidden=True)(hooks.hook)
+app.command("hook")(hooks.hook)
 app.command("push")(push.push)
 app.command("clone")(clone.clone)
 app.command("fetch")(fetch.fetch)
@@ -99,36 +100,59 @@ def main(argv: list[str] | None = None) -> int:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if os.environ.get("QVC_VERBOSE") else logging.WARNING)
     command = typer.main.get_command(app)
+    as_json = _wants_json(sys.argv[1:] if argv is None else argv)
+    json_printed(reset=True)
     try:
         code = command.main(args=argv, prog_name="qvc", standalone_mode=False)
         return code if isinstance(code, int) else 0  # typer.Exit(n) arrives as a return value
     except QvcError as exc:
-        _error(exc.message, exc.hint)
-        return exc.exit_code
+        return _error(exc.message, exc.hint, exc.exit_code, as_json)
     except _EXITS as exc:
         return int(getattr(exc, "exit_code", 1))
     except _CLICK_ERRORS as exc:
         exc.show()  # type: ignore[attr-defined]
-        return int(getattr(exc, "exit_code", 2))
+        code = int(getattr(exc, "exit_code", 2))
+        if as_json:
+            ctx = getattr(exc, "ctx", None)
+            _json_error(exc.format_message(),  # type: ignore[attr-defined]
+                        f"see '{ctx.command_path if ctx else 'qvc'} --help'", code)
+        return code
     except _ABORTS:
-        _error("interrupted", "the repository is consistent; run the command again")
-        return 130
+        return _error("interrupted", "the repository is consistent; run the command again",
+                      130, as_json)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug, not the user's mistake
         if os.environ.get("QVC_DEBUG"):
             raise
-        _error(f"internal error: {type(exc).__name__}: {exc}",
-               "this is a bug in qvc; run again with QVC_DEBUG=1 for a traceback and report it")
-        return 1
+        return _error(f"internal error: {type(exc).__name__}: {exc}", "this is a bug in qvc; "
+                      "run again with QVC_DEBUG=1 for a traceback and report it", 1, as_json)
     finally:
         logger.removeHandler(handler)
 
 
-def _error(message: str, hint: str) -> None:
+def _wants_json(argv: list[str]) -> bool:
+    """Whether ``--json`` is among the options (not after ``--``, where paths begin)."""
+    return "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
+
+
+def _error(message: str, hint: str, code: int, as_json: bool) -> int:
+    """Report an error on stderr (and, for ``--json``, as a JSON document on stdout)."""
     typer.echo(f"error: {message}", err=True)
     if hint:
         typer.echo(f"hint: {hint}", err=True)
+    if as_json:
+        _json_error(message, hint, code)
+    return code
+
+
+def _json_error(message: str, hint: str, code: int) -> None:
+    import json
+
+    if json_printed():
+        return  # the command's own document says what went wrong; stdout holds one document
+    typer.echo(json.dumps({"error": message, "hint": hint or None, "exit_code": code},
+                          ensure_ascii=False))
 
 
 def run() -> None:

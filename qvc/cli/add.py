@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, parse_json, progress_bar
+from qvc.cli.render import JSON_OPTION, emit_json, parse_json, progress_bar
 
 
 def add(
@@ -16,7 +16,7 @@ def add(
     force: bool = typer.Option(False, "--force", "-f",
                                help="Add paths even if .qvcignore ignores them."),
     meta: str | None = typer.Option(None, "--meta", help="JSON user metadata for the files."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Stage files for the next commit (copies them into the object store)."""
     from qvc.ops import add as add_op

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from qvc.core.repo import Repo
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, progress_bar, short
+from qvc.cli.render import JSON_OPTION, emit_json, progress_bar, short
 
 
 def checkout(
@@ -15,7 +15,7 @@ def checkout(
     paths: list[str] | None = typer.Argument(None, help="Only restore these paths (after --)."),
     force: bool = typer.Option(False, "--force", "-f",
                                help="Discard uncommitted changes in the way."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Bring the work tree (or PATHs) to a commit; refuses to overwrite uncommitted work."""
     from qvc.ops import checkout as checkout_op

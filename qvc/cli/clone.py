@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from qvc.cli.render import TransferBar, emit_json, short, size
+from qvc.cli.render import JSON_OPTION, TransferBar, emit_json, short, size
 
 
 def clone(
@@ -14,7 +14,7 @@ def clone(
     name: str = typer.Argument(..., help="Package name namespace/name."),
     folder: Path | None = typer.Argument(None, help="Folder to create (default: the name part)."),
     rev: str | None = typer.Option(None, "--rev", help="Version to check out (top hash)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Copy a package from a registry into a new work tree (remote 'origin')."""
     from qvc.ops import clone as clone_op

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, parse_json
+from qvc.cli.render import JSON_OPTION, emit_json, parse_json
 
 
 def commit(
@@ -16,7 +16,7 @@ def commit(
                                     help="JSON package metadata (replaces the parent's)."),
     stage_all: bool = typer.Option(False, "--all", "-a",
                                    help="Stage changes to tracked files first."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Record the staged files as a new package version; prints its top hash."""
     from qvc.ops import commit as commit_op
@@ -28,8 +28,12 @@ def commit(
     if as_json:
         emit_json({"top_hash": result.top_hash, "commit": result.commit_id,
                    "parent": result.parent_top_hash, "pointer": result.pointer,
-                   "added": result.added, "modified": result.modified, "deleted": result.deleted})
+                   "added": result.added, "modified": result.modified, "deleted": result.deleted,
+                   "renamed": [{"from": a, "to": b} for a, b in result.renamed]})
         return
     typer.echo(result.top_hash)
-    typer.echo(f"{result.added} added, {result.modified} modified, {result.deleted} deleted",
-               err=True)
+    for a, b in result.renamed:
+        typer.echo(f"renamed   {a} -> {b}", err=True)
+    typer.echo(f"{len(result.added)} added, {len(result.modified)} modified, "
+               f"{len(result.deleted)} deleted"
+               + (f", {len(result.renamed)} renamed" if result.renamed else ""), err=True)

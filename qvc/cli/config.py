@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from qvc.cli.render import emit_json
+from qvc.cli.render import JSON_OPTION, emit_json
 from qvc.errors import NothingToDo, UsageError
 
 
@@ -18,7 +18,7 @@ def config(
                                  "work tree (default: this work tree's .qvc/config.json)."),
     unset: bool = typer.Option(False, "--unset", help="Remove the setting."),
     list_: bool = typer.Option(False, "--list", "-l", help="Show every setting."),
-    as_json: bool = typer.Option(False, "--json", help="With --list: print as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Read or change settings (user-level with --global, else this work tree's)."""
     from qvc.conf import settings

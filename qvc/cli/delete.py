@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
-from qvc.cli.render import emit_json, short
+from qvc.cli.render import JSON_OPTION, emit_json, short
 
 
 def delete(
     name: str = typer.Argument(..., help="Package name namespace/name."),
     registry: str | None = typer.Option(None, "--registry", help="Remote name or registry URL."),
     rev: str | None = typer.Option(None, "--rev", help="Delete only this version (top hash)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Delete a package (or one version) from a registry: pointers only, never data."""
     from qvc.core.repo import Repo, find_root

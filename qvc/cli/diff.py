@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json
+from qvc.cli.render import JSON_OPTION, emit_json, entry_hash, meta_text
 from qvc.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ def _diff_json(r: diff_op.DiffResult) -> dict[str, Any]:
                          for k in c.meta_changed],
         "renamed": [{"from": a, "to": b, **_version(new[b])} for a, b in c.renamed],
         "header_changed": c.header_changed,
+        **({"user_meta": {"old": r.old.user_meta, "new": r.new.user_meta}}
+           if c.header_changed else {}),
     }
 
 
@@ -39,7 +41,7 @@ def diff(
                                             "work tree; two: first vs second."),
     stat: bool = typer.Option(False, "--stat", help="Only a summary per file and totals."),
     text: bool = typer.Option(False, "--text", help="Unified diffs of small text files."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show added, removed, modified, renamed files and metadata changes."""
     from qvc.ops import diff as diff_op
@@ -59,9 +61,18 @@ def diff(
             if lines:
                 typer.echo("".join(lines).rstrip("\n"))
     if result.changes.header_changed:
-        typer.echo("package metadata changed")
+        typer.echo(_header_line(result))
     if stat or not rows:
         typer.echo(f"{len(rows)} file(s) changed" if rows else "no differences")
+
+
+def _header_line(r: diff_op.DiffResult) -> str:
+    """The package metadata before and after; the rest of the header if that is what changed."""
+    old, new = r.old.user_meta, r.new.user_meta
+    if old == new:
+        old, new = ({k: v for k, v in m.header.items() if k != "message"} for m in (r.old, r.new))
+        return f"package header: {meta_text(old)} -> {meta_text(new)}"
+    return f"package metadata: {meta_text(old)} -> {meta_text(new)}"
 
 
 def _diff_rows(r: diff_op.DiffResult) -> list[tuple[str, str, str, tuple[str | None, str | None]]]:
@@ -71,7 +82,9 @@ def _diff_rows(r: diff_op.DiffResult) -> list[tuple[str, str, str, tuple[str | N
     rows += [("added", k, f"{new[k].size} bytes", (None, k)) for k in c.added]
     rows += [("removed", k, f"{old[k].size} bytes", (k, None)) for k in c.removed]
     rows += [("modified", k, f"{old[k].size} -> {new[k].size} bytes, "
-              f"{old[k].hash.hex[:12]} -> {new[k].hash.hex[:12]}", (k, k)) for k in c.modified]
-    rows += [("meta", k, f"{old[k].meta} -> {new[k].meta}", (k, k)) for k in c.meta_changed]
+              f"{entry_hash(old[k].hash)} -> {entry_hash(new[k].hash)}", (k, k))
+             for k in c.modified]
+    rows += [("meta", k, f"{meta_text(old[k].meta)} -> {meta_text(new[k].meta)}", (k, k))
+             for k in c.meta_changed]
     rows += [("renamed", f"{a} -> {b}", "", (a, b)) for a, b in c.renamed]
     return rows

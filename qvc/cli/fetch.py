@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import TransferBar, emit_json, short
+from qvc.cli.render import JSON_OPTION, TransferBar, emit_json, short
 
 if TYPE_CHECKING:
     from qvc.ops import fetch as fetch_op
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def fetch(
     remote: str | None = typer.Argument(None, help="Remote name or registry URL."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Download the remote's versions (manifests, and the data of its latest); the work tree
     is left alone."""

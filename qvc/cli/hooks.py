@@ -71,7 +71,8 @@ def hook(
     name: str = typer.Argument(..., help="pre-commit, pre-push, post-checkout, post-merge, sync"),
     args: list[str] = typer.Argument(None, help="The arguments git passes to the hook."),
 ) -> None:
-    """Run one of qvc's git hooks (plumbing: the installed hooks call this)."""
+    """Run a git hook: 'qvc hook sync' fetches and checks out the pinned data version; the
+    installed hooks call the others."""
     from qvc.ops import hooks
 
     if name not in HOOK_NAMES:

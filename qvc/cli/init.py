@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from qvc.cli.render import emit_json
+from qvc.cli.render import JSON_OPTION, emit_json
 
 if TYPE_CHECKING:
     from qvc.git.gitlink import GitLink  # dulwich loads only where git is needed
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def init(
     name: str | None = typer.Argument(
         None, help="Package name namespace/name (default: <user>/<folder>)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Start tracking the current folder as a Quilt package."""
     from qvc.ops import init as init_op

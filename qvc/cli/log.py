@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json
+from qvc.cli.render import JSON_OPTION, emit_json, entry_hash, meta_text, short
 
 if TYPE_CHECKING:
     from qvc.core.repo import Commit
@@ -24,7 +24,7 @@ def log(
     oneline: bool = typer.Option(False, "--oneline", help="One line per commit."),
     graph: bool = typer.Option(False, "--graph", help="Draw the history graph (merges too), "
                                "one line per commit."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show the commit history, newest first."""
     from qvc.ops import log as log_op
@@ -49,12 +49,18 @@ def log(
         if e.parent_top_hash:
             inferred = " (inferred from the registry's pointer order: not recorded)" \
                 if c.extra.get("inferred_parent") else ""
-            typer.echo(f"Parent: {e.parent_top_hash}{inferred}")
+            typer.echo(f"{_parents_line(e.parent_top_hashes)}{inferred}")
         for key, value in sorted(c.extra.items()):
             if key == "inferred_parent":
                 continue
             typer.echo(f"{key.replace('_', ' ').title()}: {value}")
         typer.echo(f"\n    {c.message}\n")
+
+
+def _parents_line(parents: tuple[str, ...]) -> str:
+    """``Parent: <12 hex>``, or git's ``Merge: <first> <second>`` for a merge."""
+    label = "Merge:  " if len(parents) > 1 else "Parent: "
+    return label + " ".join(short(p) for p in parents)
 
 
 def _oneline(commit: Commit) -> str:
@@ -72,31 +78,34 @@ def _graph(entries: list[LogEntry]) -> None:
 
 def show(
     rev: str | None = typer.Argument(None, help="Revision (default HEAD)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a commit's header and its entries."""
     from qvc.ops import log as log_op
 
     result = log_op.show(repo_here(), rev)
-    c, m = result.commit, result.manifest
-    parent = repo_here().commit(c.parent).top_hash if c.parent else None
+    c, m, parents = result.commit, result.manifest, result.parent_top_hashes
     if as_json:
-        emit_json({**commit_json(result.commit_id, c, parent), "header": m.header,
-                   "user_meta": m.user_meta, "entries": entries_json(m)})
+        emit_json({**commit_json(result.commit_id, c, parents[0] if c.parent else None),
+                   "parents": list(parents), "header": m.header, "user_meta": m.user_meta,
+                   "entries": entries_json(m)})
         return
-    typer.echo(f"commit {c.top_hash}\nAuthor: {c.author}\nDate:   {_iso(c.time_ns)}")
+    typer.echo(f"commit {c.top_hash}")
+    if parents:
+        typer.echo(_parents_line(parents))
+    typer.echo(f"Author: {c.author}\nDate:   {_iso(c.time_ns)}")
     typer.echo(f"\n    {c.message}\n")
     if "user_meta" in m.header:
-        typer.echo(f"Package metadata: {m.header['user_meta']}")
+        typer.echo(f"Package metadata: {meta_text(m.header['user_meta'])}")
     for e in m.walk():
-        meta = f"  {e.user_meta}" if e.meta.get("user_meta") not in (None, {}) else ""
+        meta = f"  {meta_text(e.user_meta)}" if e.meta.get("user_meta") not in (None, {}) else ""
         typer.echo(f"{e.size:>12}  {e.logical_key}{meta}")
 
 
 def ls_(
     rev: str | None = typer.Argument(None, help="Revision (default HEAD)."),
     long: bool = typer.Option(False, "--long", "-l", help="Show size and hash too."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List the logical keys of a commit."""
     from qvc.ops import log as log_op
@@ -106,7 +115,8 @@ def ls_(
         emit_json(entries_json(m))
         return
     for e in m.walk():
-        typer.echo(f"{e.size:>12}  {e.hash.value}  {e.logical_key}" if long else e.logical_key)
+        typer.echo(f"{e.size:>12}  {entry_hash(e.hash)}  {e.logical_key}" if long
+                   else e.logical_key)
 
 
 def _iso(time_ns: int) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, short
+from qvc.cli.render import JSON_OPTION, emit_json, short
 
 if TYPE_CHECKING:
     from qvc.ops.merge import MergeOutcome
@@ -21,7 +21,7 @@ def merge(
     theirs: list[str] = typer.Option([], "--theirs", help="Resolve conflicts under PATH with "
                                      "REV's version ('.' for every key).", metavar="PATH"),
     message: str | None = typer.Option(None, "--message", "-m", help="The merge's message."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Merge REV into HEAD: a fast-forward when possible, else a commit with two parents.
     Conflicts change nothing; they are listed with how to resolve them."""

@@ -7,14 +7,14 @@ import typer
 from qvc.cli.app import repo_here
 from qvc.cli.fetch import fetch_json, notes
 from qvc.cli.merge import describe
-from qvc.cli.render import TransferBar, emit_json, short
+from qvc.cli.render import JSON_OPTION, TransferBar, emit_json, short
 
 
 def pull(
     remote: str | None = typer.Argument(None, help="Remote name or registry URL."),
     ff_only: bool = typer.Option(False, "--ff-only",
                                  help="Refuse diverged history instead of merging it."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest, or merge it
     when the histories have diverged."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import TransferBar, emit_json, short, size
+from qvc.cli.render import JSON_OPTION, TransferBar, emit_json, short, size
 
 
 def push(
@@ -16,7 +16,7 @@ def push(
                                "(or the remote ignores conditional writes)."),
     no_copy: bool = typer.Option(False, "--no-copy",
                                  help="Write manifests and pointers only; keep physical keys."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Push every commit the registry lacks, then move its latest to HEAD."""
     from qvc.ops import push as push_op

@@ -7,12 +7,12 @@ import datetime
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, short
+from qvc.cli.render import JSON_OPTION, emit_json, short
 
 
 def reflog(
     limit: int | None = typer.Option(None, "-n", "--max-count", help="Show at most N moves."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List HEAD's moves, newest first; 'HEAD@{N}' names where HEAD was N moves ago."""
     from qvc.ops import reflog as reflog_op

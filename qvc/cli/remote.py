@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json
+from qvc.cli.render import JSON_OPTION, emit_json
 
 if TYPE_CHECKING:
     from qvc.remote import remotes
@@ -43,7 +43,7 @@ def add(
     typer.echo(f"Added remote {name} -> {_where(spec)}" + (" (default)" if is_default else ""))
 
 
-def list_(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def list_(as_json: bool = JSON_OPTION) -> None:
     """List remotes; the default one is marked with '*'."""
     from qvc.remote import remotes
 

@@ -15,7 +15,14 @@ import typer
 from qvc.errors import InvalidJSON
 
 if TYPE_CHECKING:
+    from qvc.quilt.hashing import Hash
     from qvc.sysio.progress import CountProgress
+
+
+JSON_OPTION: Any = typer.Option(
+    False, "--json", help="Print the result as one JSON document on stdout; on an error, "
+    '{"error", "hint", "exit_code"} there too.')
+"""The one ``--json`` option every command shares: ``as_json: bool = JSON_OPTION``."""
 
 
 def parse_json(text: str, what: str = "--meta") -> Any:
@@ -25,12 +32,40 @@ def parse_json(text: str, what: str = "--meta") -> Any:
         raise InvalidJSON(f"{what} is not valid JSON: {exc}") from None
 
 
+class _Stdout:
+    json_printed = False  # this command printed its JSON document (then an error may follow)
+
+
 def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    _Stdout.json_printed = True
+
+
+def json_printed(reset: bool = False) -> bool:
+    """Whether a JSON document went to stdout since the last reset: an error that follows a
+    report (``verify`` finding problems) must not add a second document."""
+    printed = _Stdout.json_printed
+    if reset:
+        _Stdout.json_printed = False
+    return printed
 
 
 def short(top_hash: str | None) -> str:
     return top_hash[:12] if top_hash else "-"
+
+
+def entry_hash(value: Hash) -> str:
+    """An entry's hash for people: 12 hex characters of its digest, whichever encoding the
+    manifest uses (``sha2-256-chunked`` values are base64, legacy ``SHA256`` ones hex)."""
+    try:
+        return value.hex[:12]
+    except ValueError:  # not base64 after all: show what the manifest says, never fail
+        return value.value[:12]
+
+
+def meta_text(value: Any) -> str:
+    """Metadata for people: one line of JSON, as it was given (not a Python repr)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def size(nbytes: int) -> str:

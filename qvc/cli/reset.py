@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, progress_bar, short
+from qvc.cli.render import JSON_OPTION, emit_json, progress_bar, short
 from qvc.errors import UsageError
 
 
@@ -16,7 +16,7 @@ def reset(
                                help="Move HEAD and reset the index (the default)."),
     hard: bool = typer.Option(False, "--hard",
                               help="Also make the work tree's tracked files equal to REV."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Move HEAD to REV; --mixed (default) also resets the index, --hard the work tree too.
     Untracked files are never deleted; 'qvc reflog' lists where HEAD was."""

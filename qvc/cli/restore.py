@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, progress_bar
+from qvc.cli.render import JSON_OPTION, emit_json, progress_bar
 
 
 def restore(
@@ -16,7 +16,7 @@ def restore(
                                 help="Unstage: set the index rows back to HEAD's (or SOURCE's)."),
     source: str | None = typer.Option(None, "--source", "-s",
                                       help="Take the versions from this commit."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Discard unstaged edits of PATHs (their files get the staged version), or with
     --staged unstage them (the files are not touched)."""

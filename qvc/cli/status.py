@@ -7,15 +7,28 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, short
+from qvc.cli.render import JSON_OPTION, emit_json, short
+from qvc.errors import UsageError
 
 if TYPE_CHECKING:
     from qvc.remote.tracking import Relation
 
+UNTRACKED_MODES = ("normal", "all", "no")
 
-def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
+
+def status(
+    untracked_files: str = typer.Option(
+        "normal", "--untracked-files", "-u", metavar="MODE",
+        help="normal: an untracked folder shows as 'folder/'; all: every untracked file; "
+        "no: none. --json always lists every untracked file."),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Show staged, modified, deleted and untracked files."""
     from qvc.ops import status as status_op
+
+    if untracked_files not in UNTRACKED_MODES:
+        raise UsageError(f"--untracked-files takes {', '.join(UNTRACKED_MODES)}, "
+                         f"not {untracked_files!r}", "qvc status --untracked-files=all")
 
     result = status_op.status(repo_here())
     s = result.status
@@ -29,7 +42,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             "latest": result.latest, "older_version": result.latest is not None,
         })
         return
-    typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
+    if result.head is None:
+        typer.echo(f"On package {result.package}\n\nNo commits yet\n")
+    else:
+        typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
     if result.latest is not None:
         typer.echo(f"HEAD is at an older version ({short(result.head)}); "
                    "'qvc checkout latest' returns")
@@ -41,10 +57,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
     _section("Changes to be committed:", staged)
     _section("Changes not staged for commit:",
              [("modified", k) for k in s.modified] + [("deleted", k) for k in s.deleted])
-    _section("Untracked files:", [("", k) for k in s.untracked])
+    untracked = {"normal": result.untracked_folded, "all": s.untracked, "no": []}[untracked_files]
+    _section("Untracked files:", [("", k) for k in untracked])
     _section("Skipped (symlinks and special files are not tracked):", [("", k) for k in s.skipped])
     if s.clean:
         typer.echo("nothing to commit, working tree clean")
+    elif untracked_files == "no" and not s.dirty_tracked:
+        typer.echo("nothing to commit (untracked files not listed)")
 
 
 def _remote_json(rel: Relation | None) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, short
+from qvc.cli.render import JSON_OPTION, emit_json, short
 from qvc.errors import UsageError
 
 
@@ -15,7 +15,7 @@ def tag(
     list_: bool = typer.Option(False, "--list", "-l", help="List tags."),
     delete: bool = typer.Option(False, "--delete", "-d", help="Delete the tag NAME."),
     force: bool = typer.Option(False, "--force", "-f", help="Move an existing tag."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Name a commit (usable wherever a revision is), list tags, or delete one."""
     from qvc.ops import tag as tag_op

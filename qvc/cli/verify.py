@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, progress_bar, short
+from qvc.cli.render import JSON_OPTION, emit_json, progress_bar, short
 from qvc.errors import IntegrityError
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def verify(
                                    "objects from the remote."),
     registry: str | None = typer.Option(None, "--registry", help="Remote name or URL for "
                                         "--remote and --repair (default: the default remote)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Re-hash manifests and objects; report what is missing or corrupt (exit 8)."""
     from qvc.ops import verify as verify_op

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -243,7 +245,30 @@ def rm(
                     pass
                 except OSError as exc:
                     raise os_error(exc, repo.root / k) from exc
+            _remove_emptied_folders(repo.root, result.removed)
     return result
+
+
+def _remove_emptied_folders(root: Path, keys: list[str]) -> None:
+    """Remove the folders of ``keys`` that deleting them left empty, deepest first, as
+    ``git rm`` does. ``rmdir`` removes only an empty folder (never a link), so a folder that
+    still holds an untracked or ignored file stays, and so does every folder above it."""
+    folders = {"/".join(k.split("/")[:depth]) for k in keys for depth in range(1, k.count("/") + 1)}
+    real: dict[str, None] = {}  # reached without passing a link: never rmdir through one
+    for folder in sorted(folders, key=lambda f: f.count("/")):
+        parent = folder.rpartition("/")[0]
+        if (not parent or parent in real) and stat.S_ISDIR(_lstat_mode(root / folder)):
+            real[folder] = None
+    for folder in reversed(list(real)):
+        with contextlib.suppress(OSError):  # not empty, not a folder, or gone: leave it
+            os.rmdir(root / folder)
+
+
+def _lstat_mode(path: Path) -> int:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
 
 
 def _refuse_unsaved(repo: Repo, index: Index, keys: list[str]) -> None:

@@ -11,17 +11,19 @@ import getpass
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qvc.conf import userconfig
 from qvc.core import splice
 from qvc.core.head import commit_head
+from qvc.core.index import Index
 from qvc.core.repo import Commit, Repo
 from qvc.errors import NothingToDo, RepositoryError
 from qvc.git import pin
-from qvc.quilt.manifest import Manifest, parse, validate_meta
+from qvc.quilt.hashing import Hash
+from qvc.quilt.manifest import Entry, Manifest, ManifestDiff, diff, parse, validate_meta
 from qvc.storage import ObjectNotFound
 from qvc.sysio import crashpoints
 
@@ -34,9 +36,10 @@ class CommitResult:
     top_hash: str
     parent_top_hash: str | None
     pointer: str
-    added: int
-    modified: int
-    deleted: int
+    added: list[str]  # keys; a renamed file is in ``renamed`` only, as ``qvc diff`` shows it
+    modified: list[str]
+    deleted: list[str]
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old key, new key)
 
 
 def commit_header(message: str | None, user_meta: Any) -> dict[str, Any]:
@@ -86,6 +89,7 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
             meta = parent_header["user_meta"]
         header = commit_header(message, meta)
         added, modified, deleted = index.staged_changes()
+        moves = _renames(index, added, deleted)  # before the commit drops deleted rows
         if (parent_header is not None and index.nothing_staged()
                 and _view(parent_header) == _view(header)):
             raise NothingToDo("nothing to commit: the staged state equals HEAD",
@@ -104,7 +108,22 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
             built.discard()
         top = built.top
     return CommitResult(commit_id, top, parent.top_hash if parent else None, pointer,
-                        len(added), len(modified), len(deleted))
+                        moves.added, modified, moves.removed, moves.renamed)
+
+
+def _renames(index: Index, added: list[str], deleted: list[str]) -> ManifestDiff:
+    """Pair deleted and added keys of equal content, by the rule :func:`manifest.diff` uses."""
+    if not (added and deleted):
+        return ManifestDiff(added=added, removed=deleted)
+    old, new = Manifest(), Manifest()
+    for keys, side, column in ((deleted, old, "head"), (added, new, "staged")):
+        for key in keys:
+            row = index.row(key)
+            version = getattr(row, column) if row is not None else None
+            if version is not None:
+                side.entries[key] = Entry(key, "", version.size,
+                                          Hash(version.hash_type, version.hash_value), {})
+    return diff(old, new)
 
 
 def _header(repo: Repo, top: str) -> dict[str, Any]:

@@ -74,9 +74,11 @@ class ShowResult:
     commit_id: str
     commit: Commit
     manifest: Manifest
+    parent_top_hashes: tuple[str, ...] = ()  # every parent's (a merge has two)
 
 
 def show(repo: Repo, rev: str | None = None) -> ShowResult:
     commit_id = repo.resolve(rev)
     commit = repo.commit(commit_id)
-    return ShowResult(commit_id, commit, repo.manifest(commit.top_hash))
+    return ShowResult(commit_id, commit, repo.manifest(commit.top_hash),
+                      _entry(repo, commit_id, commit).parent_top_hashes)

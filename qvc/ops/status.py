@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from qvc.core.history import is_ancestor
 from qvc.core.repo import Repo
@@ -21,6 +22,7 @@ class StatusResult:
     status: Status
     remote: Relation | None = None  # HEAD against the default remote, as last fetched/pushed
     latest: str | None = None  # top hash of ``latest`` when HEAD is an older version of it
+    untracked_folded: list[str] = field(default_factory=list)  # see :func:`fold_untracked`
 
 
 def status(repo: Repo) -> StatusResult:
@@ -39,7 +41,34 @@ def status(repo: Repo) -> StatusResult:
     head = repo.head()
     remote = default_remote(repo)
     return StatusResult(repo.package, head.top_hash if head else None, result,
-                        relation(repo, remote) if remote else None, newer_latest(repo))
+                        relation(repo, remote) if remote else None, newer_latest(repo),
+                        fold_untracked(result.untracked, index.tracked()))
+
+
+def fold_untracked(untracked: list[str], tracked: Iterable[str]) -> list[str]:
+    """``untracked`` (sorted keys) with each folder that holds no tracked file shown once as
+    ``folder/``, outermost first, as ``git status`` does; sorted."""
+    if not untracked:
+        return []
+    folders_in_use: set[str] = set()
+    for key in tracked:
+        parts = key.split("/")
+        for depth in range(len(parts) - 1, 0, -1):
+            folder = "/".join(parts[:depth])
+            if folder in folders_in_use:
+                break  # and so are the folders above it
+            folders_in_use.add(folder)
+    shown: dict[str, None] = {}
+    for key in untracked:
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder not in folders_in_use:
+                shown[folder + "/"] = None
+                break
+        else:
+            shown[key] = None
+    return sorted(shown)
 
 
 def newer_latest(repo: Repo) -> str | None:
