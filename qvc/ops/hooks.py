@@ -94,7 +94,28 @@ def pre_commit_check(start: Path) -> HookReport:
         report.problems += _uncommitted(folder, folder.repo)
         report.problems += _staged_data(folder, folder.repo, staged)
         report.problems += _stale_pin(git, folder, folder.repo)
+        report.problems += _workflow(folder, folder.repo)
     return report
+
+
+def _workflow(folder: Folder, repo: Repo) -> list[Problem]:
+    """With a ``workflow`` setting, HEAD's version must pass that workflow of the default
+    remote's registry (the only pre-commit check that reads the network)."""
+    from qvc.conf import settings
+    from qvc.remote import target, workflows
+
+    chosen = settings.get(repo, "workflow")
+    head = repo.head()
+    if not chosen or head is None:
+        return []
+    try:
+        checker = workflows.prepare(target.resolve(repo, None).registry, str(chosen))
+        if checker is not None:
+            checker.validate(repo.package, repo.registry.read_manifest(head.top_hash))
+    except QvcError as exc:
+        return [Problem(f"{folder.shown()}: {exc.message}",
+                        fix=folder.cd("qvc commit -m MESSAGE --meta JSON"))]
+    return []
 
 
 def _uncommitted(folder: Folder, repo: Repo) -> list[Problem]:
