@@ -25,6 +25,7 @@ import gzip
 import importlib
 import io
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -61,8 +62,8 @@ def optional(module: str) -> ModuleType:
 
 
 def _is_data_frame(obj: object) -> bool:
-    return any(f"{c.__module__}.{c.__name__}" == "pandas.core.frame.DataFrame"
-               for c in type(obj).__mro__)
+    pandas = sys.modules.get("pandas")  # a DataFrame exists only once pandas is imported
+    return pandas is not None and isinstance(obj, pandas.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def serialize(obj: object, ext: str | None, opts: dict[str, Any] | None
     found = [f for f in FORMATS if f.handles(obj) and (ext is None or ext in f.extensions)]
     if not found:
         shown = f" as a .{ext} file" if ext else ""
-        raise InvalidType(f"qvc cannot serialize a {type(obj).__name__}{shown}",
+        raise InvalidType(f"cannot serialize a {type(obj).__name__}{shown}",
                           "pass a file path, bytes, JSON-compatible data or a pandas DataFrame")
     fmt = found[0]
     options = dict(opts or {})

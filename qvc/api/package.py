@@ -19,7 +19,7 @@ from pathlib import Path
 from types import EllipsisType
 from typing import IO, Any, TypeVar
 
-from qvc.api import objects
+from qvc.api.objects import extension, serializable, serialize
 from qvc.api.package_entry import PackageEntry
 from qvc.conf import userconfig
 from qvc.errors import InvalidType, InvalidValue, MissingEntry, PathError, UsageError
@@ -203,7 +203,8 @@ class Package:
         is computed later, when the package is built.
         """
         if not isinstance(logical_key, str):
-            raise InvalidType(f"a logical key is a string, not {type(logical_key).__name__}")
+            raise InvalidType(f"a logical key is a string, not {type(logical_key).__name__}",
+                              "e.g. p.set('folder/file.csv', 'path/to/file.csv')")
         if not logical_key or logical_key.endswith("/"):
             raise InvalidValue(f"the logical key {logical_key!r} names a folder, not a file",
                                "use set_dir() for folders")
@@ -214,7 +215,7 @@ class Package:
             found = physical.locate(key if entry is None else entry)
             new = PackageEntry(_unversioned(found.physical_key, entry) if unversioned
                                else found.physical_key, found.size)
-        elif objects.serializable(entry):
+        elif serializable(entry):
             new = _serialize(key, entry, serialization_location, serialization_format_opts)
         else:
             raise InvalidType(f"cannot put a {type(entry).__name__} in a package",
@@ -250,7 +251,9 @@ class Package:
         """
         if update_policy not in UPDATE_POLICIES:
             raise InvalidValue(f"update_policy must be one of {UPDATE_POLICIES}, "
-                               f"not {update_policy!r}")
+                               f"not {update_policy!r}",
+                               "'incoming' replaces entries at the same keys; 'existing' keeps "
+                               "them")
         keep = update_policy == "existing"
         lkey = lkey.strip("/")
         whole = lkey in ("", ".")
@@ -526,13 +529,13 @@ def _unversioned(physical_key: str, given: object) -> str:
 def _serialize(key: str, obj: object, location: str | os.PathLike[str] | None,
                opts: dict[str, Any] | None) -> PackageEntry:
     """Write ``obj`` to a file now (as quilt3 does) and return an entry for it."""
-    key_ext = objects.extension(key)
-    location_ext = objects.extension(os.fspath(location)) if location is not None else None
+    key_ext = extension(key)
+    location_ext = extension(os.fspath(location)) if location is not None else None
     if key_ext and location_ext and key_ext != location_ext:
         raise InvalidValue(f"the key {key!r} and serialization_location {location!r} have "
                            "different extensions", "give both the same extension, or one none")
     ext = location_ext or key_ext
-    data, meta = objects.serialize(obj, ext, opts)
+    data, meta = serialize(obj, ext, opts)
     if location is None:
         target = userconfig.data_dir() / "objects" / (uuid.uuid4().hex + (f".{ext}" if ext else ""))
     else:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from qvc.api import objects
+from qvc.api.objects import deserialize
 from qvc.api.physical_key import PhysicalKey
 from qvc.errors import UsageError
 from qvc.quilt.hashing import Hash
@@ -99,7 +99,7 @@ class PackageEntry:
         data = self.get_bytes()
         if func is not None:
             return func(data)
-        return objects.deserialize(data, self._meta, self.physical_key.basename(), **format_opts)
+        return deserialize(data, self._meta, self.physical_key.basename(), **format_opts)
 
     def __call__(self, func: Callable[[bytes], Any] | None = None, **format_opts: Any) -> Any:
         return self.deserialize(func, **format_opts)

@@ -90,7 +90,7 @@ def load(registry: Registry) -> Config | None:
     number = tuple((*map(int, text.split(".")), 0, 0)[:3])
     if number > SUPPORTED:
         raise WorkflowError(f"the workflows config {where} has version {text}, newer than "
-                            "this qvc reads (1.1)", "upgrade qvc")
+                            "the newest supported (1.1)", "upgrade qvc")
     return Config(config, where)
 
 

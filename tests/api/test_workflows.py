@@ -17,7 +17,7 @@ from tests.conftest import S3Server
 META_SCHEMA = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
                "required": ["owner"], "properties": {"owner": {"type": "string"}}}
 ENTRIES_SCHEMA = {"type": "array", "items": {"type": "object", "properties": {
-    "logical_key": {"type": "string", "pattern": r"\.txt$"}}}}
+    "logical_key": {"type": "string", "not": {"pattern": r"\.tmp$"}}}}}  # no temp files
 
 
 def config_text(schema_base: str, required: bool = True) -> str:
@@ -118,7 +118,7 @@ def test_named_workflows_and_entries_schema(files: Path, tmp_path: Path) -> None
     assert header(registry, "team/pkg")["workflow"]["id"] == "named"
     assert "schemas" not in header(registry, "team/pkg")["workflow"]
 
-    (files / "c.csv").write_text("x\n")
+    (files / "c.tmp").write_text("x\n")
     with pytest.raises(WorkflowError, match="entries"):
         package(files, {"owner": "ann"}).build("team/pkg", registry, message="m")
     with pytest.raises(WorkflowError, match="requires a workflow"):
