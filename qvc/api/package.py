@@ -380,10 +380,10 @@ class Package:
             entry.size = unhashed[key].get("size") or 0
         return pkg
 
-    def diff(self, other: Package) -> tuple[list[str], list[str], list[str]]:
-        """(added, modified, deleted) logical keys going from this package to ``other``."""
+    def diff(self, other_pkg: Package) -> tuple[list[str], list[str], list[str]]:
+        """(added, modified, deleted) logical keys going from this package to ``other_pkg``."""
         mine = dict(self.to_manifest().entries)
-        theirs = other.to_manifest().entries
+        theirs = other_pkg.to_manifest().entries
         added = sorted((k for k in theirs if k not in mine), key=sort_key)
         modified = sorted((k for k in mine if k in theirs
                            and (mine[k].size, mine[k].hash, mine[k].meta)

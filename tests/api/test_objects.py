@@ -120,6 +120,7 @@ def test_physical_key_is_an_object_and_its_url(tmp_path: Path, s3: object,
     assert remote == f"{versioned_bucket}/{remote.path}?versionId={remote.version_id}"
     assert PhysicalKey(remote.bucket, remote.path, remote.version_id) == remote
     assert PhysicalKey.from_path(tmp_path / "a b.txt") == pk
+    assert qvc.PhysicalKey is PhysicalKey
     # quilt3 code compares with its own PhysicalKey through str()
     assert str(quilt3.util.PhysicalKey.from_url(str(remote))) == remote
 
