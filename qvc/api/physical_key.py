@@ -70,9 +70,10 @@ class PhysicalKey(str):
 
 
 def _canonical(url: str) -> str:
+    """URLs as given (a manifest's keys stay byte for byte); a plain path as a file URL."""
     kind = scheme(url)
     if kind == "s3":
-        return str(parse_s3_url(url))
+        return url
     if kind not in (None, "file"):
         raise UsageError(f"unsupported URL scheme in {url!r}", "use a local path or s3://bucket/key")
     if kind is None:

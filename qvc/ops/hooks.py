@@ -10,7 +10,8 @@
 
 A data folder is linked when git tracks its ``qvc.pin`` or ``qvc init`` recorded it in the
 git config. Checks return a :class:`HookReport`; only the CLI prints. Nothing here touches
-the network except the pre-push check and a sync that must fetch.
+the network except the pre-push check, a sync that must fetch, and the pre-commit check of a
+data folder with a ``workflow`` setting (HEAD against that workflow of its default remote).
 """
 
 from __future__ import annotations
