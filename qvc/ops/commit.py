@@ -93,7 +93,7 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
             header["workflow"] = checker.record
         added, modified, deleted = index.staged_changes()
         if (parent_header is not None and index.nothing_staged()
-                and _view(parent_header) == _view(header)):
+                and _view(parent_header, workflow=checker is not None) == _view(header)):
             raise NothingToDo("nothing to commit: the staged state equals HEAD",
                               "stage changes with 'qvc add PATH', or commit -a")
         if parent is None and not index.tracked() and meta is _UNSET:
@@ -136,9 +136,10 @@ def _header(repo: Repo, top: str) -> dict[str, Any]:
     return parse(first, source="parent manifest").header
 
 
-def _view(header: dict[str, Any]) -> dict[str, Any]:
-    """What makes two headers different commits (a new message alone does not)."""
-    return {k: v for k, v in header.items() if k != "message"}
+def _view(header: dict[str, Any], *, workflow: bool = True) -> dict[str, Any]:
+    """What makes two headers different commits (a new message alone does not, nor, unless
+    ``workflow``, a workflow record)."""
+    return {k: v for k, v in header.items() if k != "message" and (workflow or k != "workflow")}
 
 
 def _git_commit(root: Path) -> dict[str, str]:

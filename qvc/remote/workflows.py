@@ -145,7 +145,9 @@ def prepare(registry: Registry, workflow: str | None | EllipsisType, *, strict: 
     if chosen is None:
         if data.get("is_workflow_required", True):
             raise WorkflowError(f"{registry.url} requires a workflow, and none was named",
-                                "name one of: " + ", ".join(sorted(data["workflows"])))
+                                "name one of " + ", ".join(sorted(data["workflows"]))
+                                + ": workflow=ID in Python, 'qvc config workflow ID' in a "
+                                "work tree")
     elif chosen not in data["workflows"]:
         raise WorkflowError(f"{registry.url} has no workflow {chosen!r}",
                             "name one of: " + ", ".join(sorted(data["workflows"])))

@@ -77,3 +77,14 @@ def test_pre_commit_hook_refuses_data_that_breaks_the_workflow(tmp_path: Path,
     qvc("commit", "-m", "v2", "--meta", '{"owner": "ann"}', cwd=data)
     git("add", "data/qvc.pin", cwd=code)
     commit_code(code, "tune")
+
+
+def test_a_commit_without_a_workflow_after_one_with_is_not_a_new_version(
+        work: Path, qvc: Qvc, tmp_path: Path) -> None:
+    qvc("remote", "add", "origin", folder_registry(tmp_path / "registry"), cwd=work)
+    qvc("add", ".")
+    qvc("commit", "-m", "v1", "--workflow", "strict", "--meta", '{"owner": "ann"}')
+    assert qvc("commit", "-m", "again", ok=False).code == 5  # nothing to commit
+    refused = qvc("commit", "-m", "v1 named", "--workflow", "named", ok=False)
+    assert refused.code == 2 and "'^team/'" in refused.err  # test/pkg breaks its pattern
+    assert head_header(work)["workflow"]["id"] == "strict"  # type: ignore[index]
