@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"Package", "PackageEntry", "config", "delete_package", "list_packages",
+_API = {"Package", "PackageEntry", "PhysicalKey", "config", "delete_package", "list_packages",
         "list_package_versions", "login", "logout"}
 
 

@@ -140,3 +140,24 @@ class MissingEntry(PathError, KeyError):
     """A logical key that is not in a package (also a KeyError, as dict-like access expects)."""
 
     default_hint = "list the package's logical keys with p.keys() or p.walk()"
+
+
+class InvalidValue(UsageError, ValueError):
+    """A bad argument value (also a ValueError, where quilt3 raises one for the same mistake)."""
+
+
+class InvalidType(UsageError, TypeError):
+    """An argument of the wrong type (also a TypeError, as in quilt3)."""
+
+
+class MissingExtra(UsageError):
+    """An optional dependency (pandas, pyarrow) that a data format needs is not installed."""
+
+    default_hint = "install qvc's data-frame extra: pip install 'qvc[pandas]'"
+
+
+class WorkflowError(UsageError):
+    """A registry's workflow config is invalid, or a package fails its workflow's checks."""
+
+    default_hint = ("fix the package metadata (or the message) the workflow names, or choose "
+                    "another workflow")

@@ -14,14 +14,15 @@ from typing import Any
 from qvc.api.package import Package
 from qvc.api.package_entry import PackageEntry
 from qvc.api.package_io import Where, local_registry
+from qvc.api.physical_key import PhysicalKey
 from qvc.conf import settings, userconfig
 from qvc.errors import UsageError
 from qvc.ops.delete import delete
 from qvc.quilt.manifest import validate_package_name
 from qvc.remote import catalog
 
-__all__ = ["Package", "PackageEntry", "config", "delete_package", "list_package_versions",
-           "list_packages", "login", "logout"]
+__all__ = ["Package", "PackageEntry", "PhysicalKey", "config", "delete_package",
+           "list_package_versions", "list_packages", "login", "logout"]
 
 TOKEN_ENV = "QVC_CATALOG_TOKEN"
 

@@ -10,15 +10,22 @@ changes made through it show in ``p``, as in quilt3.
 from __future__ import annotations
 
 import io
+import json
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import EllipsisType
 from typing import IO, Any, TypeVar
 
+from qvc.api.objects import extension, serializable, serialize
 from qvc.api.package_entry import PackageEntry
-from qvc.errors import MissingEntry, PathError, UsageError
+from qvc.conf import userconfig
+from qvc.errors import InvalidType, InvalidValue, MissingEntry, PathError, UsageError
+from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry, Manifest, parse, sort_key, validate_key
+from qvc.quilt.urls import format_s3_url, parse_s3_url
 from qvc.remote import physical
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.treewalk import walk
@@ -26,7 +33,10 @@ from qvc.worktree.treewalk import walk
 IGNORE_FILES = (".quiltignore", ".qvcignore")
 Dest = str | Callable[[str, "PackageEntry"], str] | None
 Selector = Callable[[str, "PackageEntry"], bool] | None
+Key = str | tuple[str, ...] | list[str]
+WorkflowId = str | None | EllipsisType  # ...: the registry's default workflow
 R = TypeVar("R")
+UPDATE_POLICIES = ("incoming", "existing")
 
 
 @dataclass
@@ -55,9 +65,10 @@ class Package:
         view._tree, view._prefix = self._tree, prefix
         return view
 
-    def __getitem__(self, logical_key: str) -> PackageEntry | Package:
-        """The entry at ``logical_key``, or a view of the folder there; KeyError if neither."""
-        full = self._prefix + logical_key.strip("/")
+    def __getitem__(self, logical_key: Key) -> PackageEntry | Package:
+        """The entry at ``logical_key`` (``"a/b"`` or ``("a", "b")``), or a view of the folder
+        there; KeyError if neither."""
+        full = self._prefix + _key_text(logical_key).strip("/")
         entry = self._tree.entries.get(full)
         if entry is not None:
             return entry
@@ -67,7 +78,7 @@ class Package:
         raise MissingEntry(f"no entry or folder {logical_key!r} in the package")
 
     def __contains__(self, logical_key: object) -> bool:
-        if not isinstance(logical_key, str):
+        if not isinstance(logical_key, (str, tuple, list)):
             return False
         try:
             self[logical_key]
@@ -97,6 +108,61 @@ class Package:
         for key in sorted(self._own_keys(), key=sort_key):
             yield key[n:], self._tree.entries[key]
 
+    def get(self, logical_key: Key) -> str:
+        """The physical key (URL) of the entry at ``logical_key``; ValueError for a folder."""
+        found = self[logical_key]
+        if not isinstance(found, PackageEntry):
+            raise InvalidValue(f"{_key_text(logical_key)!r} is a folder, not an entry",
+                               "list its entries with p[key].keys()")
+        return found.get()
+
+    def readme(self) -> PackageEntry:
+        """The ``README.md`` entry at the top of this package (or folder)."""
+        found = self._tree.entries.get(self._prefix + "README.md")
+        if found is None:
+            raise MissingEntry("the package has no README.md",
+                               "add one with p.set('README.md', 'path/to/README.md')")
+        return found
+
+    def _folders(self) -> list[str]:
+        """Every folder below this one, as ``"a/b/"`` relative keys, in walk order."""
+        n, found = len(self._prefix), set[str]()
+        for key in self._own_keys():
+            parts = key[n:].split("/")[:-1]
+            found.update("/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1))
+        return sorted(found, key=sort_key)
+
+    def map(self, f: Callable[[str, Any], R], include_directories: bool = False) -> Iterator[R]:
+        """``f(logical_key, entry)`` for each entry (and, with ``include_directories``, first
+        ``f("folder/", folder view)`` for each folder), lazily as quilt3 does."""
+        if include_directories:
+            for key in self._folders():
+                yield f(key, self[key.rstrip("/")])
+        for key, entry in self.walk():
+            yield f(key, entry)
+
+    def filter(self, f: Callable[[str, Any], bool], include_directories: bool = False
+               ) -> Package:
+        """A new package of the entries for which ``f(logical_key, entry)`` is true; with
+        ``include_directories`` a folder for which it is false drops everything in it."""
+        dropped = [key for key in self._folders() if not f(key, self[key.rstrip("/")])] \
+            if include_directories else []
+        kept = type(self)()
+        for key, entry in self.walk():
+            if not key.startswith(tuple(dropped)) and f(key, entry):
+                kept._tree.entries[key] = entry.with_physical_key(entry.physical_key)
+        return kept
+
+    def verify(self, src: str | os.PathLike[str], extra_files_ok: bool = False) -> bool:
+        """True when the local folder ``src`` holds exactly this package's files (extra files
+        allowed with ``extra_files_ok``), each with the recorded size and hash."""
+        from qvc.api.package_io import verify_folder
+
+        self._complete_hashes()
+        expected: dict[str, tuple[int, Hash | None]] = {k: (e.size, e._hash)
+                                                        for k, e in self.walk()}
+        return verify_folder(expected, src, extra_files_ok)
+
     @property
     def meta(self) -> Any:
         """Package metadata (a folder's metadata, for a folder view)."""
@@ -122,19 +188,39 @@ class Package:
             self._tree.dir_meta.pop(self._prefix, None)  # quilt3 writes no row for empty meta
         return self
 
-    def set(self, logical_key: str, entry: str | os.PathLike[str] | PackageEntry | None = None,
-            meta: Any = None) -> Package:
-        """Put a file (local path, ``s3://`` URL or PackageEntry) at ``logical_key``.
+    def set(self, logical_key: str, entry: Any = None, meta: Any = None,
+            serialization_location: str | os.PathLike[str] | None = None,
+            serialization_format_opts: dict[str, Any] | None = None,
+            unversioned: bool = False) -> Package:
+        """Put a file (local path, ``s3://`` URL or PackageEntry) or a Python object at
+        ``logical_key``.
 
-        With no ``entry`` the logical key is read as a local path. ``meta`` becomes the
-        entry's user metadata. The hash is computed later, when the package is built.
+        With no ``entry`` the logical key is read as a local path. An S3 object is pinned to
+        its current version unless ``unversioned``. Objects (bytes, JSON data, pandas
+        DataFrames: :mod:`qvc.api.objects`) are written at once to ``serialization_location``
+        (default: a new file in qvc's data folder) in the format the extension of that
+        location or of the key names. ``meta`` becomes the entry's user metadata. The hash
+        is computed later, when the package is built.
         """
+        if not isinstance(logical_key, str):
+            raise InvalidType(f"a logical key is a string, not {type(logical_key).__name__}",
+                              "e.g. p.set('folder/file.csv', 'path/to/file.csv')")
+        if not logical_key or logical_key.endswith("/"):
+            raise InvalidValue(f"the logical key {logical_key!r} names a folder, not a file",
+                               "use set_dir() for folders")
         key = validate_key(logical_key)
         if isinstance(entry, PackageEntry):
             new = PackageEntry(entry.physical_key, entry.size, entry._hash, entry._meta)
-        else:
+        elif entry is None or isinstance(entry, (str, os.PathLike)):
             found = physical.locate(key if entry is None else entry)
-            new = PackageEntry(found.physical_key, found.size)
+            new = PackageEntry(_unversioned(found.physical_key, entry) if unversioned
+                               else found.physical_key, found.size)
+        elif serializable(entry):
+            new = _serialize(key, entry, serialization_location, serialization_format_opts)
+        else:
+            raise InvalidType(f"cannot put a {type(entry).__name__} in a package",
+                              "pass a path, an s3:// URL, a PackageEntry, bytes, JSON data "
+                              "or a pandas DataFrame")
         if meta is not None:
             new.set_meta(meta)
         self._put(self._prefix + key, new)
@@ -151,37 +237,52 @@ class Package:
             raise PathError(f"{key!r} is a folder in this package", "delete the folder first")
         entries[key] = entry
 
-    def set_dir(self, logical_key: str, path: str | os.PathLike[str] | None = None,
-                meta: Any = None) -> Package:
-        """Add every file under a local folder or ``s3://`` prefix below ``logical_key``.
+    def set_dir(self, lkey: str, path: str | os.PathLike[str] | None = None,
+                meta: Any = None, update_policy: str = "incoming",
+                unversioned: bool = False) -> Package:
+        """Add every file under a local folder or ``s3://`` prefix below ``lkey``.
 
         Local folders honour ``.quiltignore`` and ``.qvcignore`` files (gitignore syntax) and
         skip symbolic links. ``meta`` becomes the folder's metadata; for the package root
         (``"."`` or ``""``) it replaces the package metadata, None included, as in quilt3.
+        Where a key is already in the package, ``update_policy="incoming"`` takes the new
+        file and ``"existing"`` keeps the entry. S3 objects are pinned to their current
+        version unless ``unversioned``.
         """
-        lkey = logical_key.strip("/")
+        if update_policy not in UPDATE_POLICIES:
+            raise InvalidValue(f"update_policy must be one of {UPDATE_POLICIES}, "
+                               f"not {update_policy!r}",
+                               "'incoming' replaces entries at the same keys; 'existing' keeps "
+                               "them")
+        keep = update_policy == "existing"
+        lkey = lkey.strip("/")
         whole = lkey in ("", ".")
         target = self if whole else self._view(self._prefix + validate_key(lkey) + "/")
         target.set_meta(meta)
         source = os.fspath(path) if path is not None else lkey
         if physical.is_s3(source):
             for rel, found in physical.list_prefix(source):
-                target._put(target._prefix + validate_key(rel),
-                            PackageEntry(found.physical_key, found.size))
+                key = target._prefix + validate_key(rel)
+                if not (keep and key in self._tree.entries):
+                    pk = _unversioned(found.physical_key, None) if unversioned else \
+                        found.physical_key
+                    target._put(key, PackageEntry(pk, found.size))
             return self
         root = physical.local_path(source).expanduser().resolve()
         if not root.is_dir():
             raise PathError(f"{root} is not a folder", "pass the folder to add")
         files = walk(root, IgnoreRules(root, names=IGNORE_FILES)).files
         for rel in sorted(files, key=sort_key):
-            target._put(target._prefix + rel, PackageEntry((root / rel).as_uri(), files[rel].size))
+            if not (keep and target._prefix + rel in self._tree.entries):
+                target._put(target._prefix + rel,
+                            PackageEntry((root / rel).as_uri(), files[rel].size))
         return self
 
-    def delete(self, logical_key: str) -> Package:
+    def delete(self, logical_key: Key) -> Package:
         """Remove an entry, or a folder with everything in it; KeyError if there is none."""
         found = self[logical_key]
         if isinstance(found, PackageEntry):
-            del self._tree.entries[self._prefix + logical_key.strip("/")]
+            del self._tree.entries[self._prefix + _key_text(logical_key).strip("/")]
             return self
         for key in found._own_keys():
             del self._tree.entries[key]
@@ -199,6 +300,13 @@ class Package:
     def _root(self, what: str) -> None:
         if self._prefix:
             raise UsageError(f"{what} works on a whole package, not on the folder {self._prefix!r}")
+
+    def _keep_workflow(self, manifest: Manifest) -> None:
+        """The workflow record a build or push wrote is this package's too, as in quilt3."""
+        if "workflow" in manifest.header:
+            self._tree.header["workflow"] = manifest.header["workflow"]
+        else:
+            self._tree.header.pop("workflow", None)
 
     def _complete_hashes(self) -> None:
         """Compute the ``sha2-256-chunked`` hash of every entry that has none yet."""
@@ -248,14 +356,34 @@ class Package:
 
     @classmethod
     def load(cls, readable_file: IO[Any]) -> Package:
-        """A package from manifest text (a file object in text or binary mode)."""
+        """A package from manifest text (a file object in text or binary mode). Rows with
+        ``"hash": null`` (what ``dump()`` of an unbuilt quilt3 package writes) are hashed when
+        the package is built."""
         data = readable_file.read()
-        return cls.from_manifest(parse(data.encode("utf-8") if isinstance(data, str) else data))
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        lines, unhashed = [], dict[str, dict[str, Any]]()
+        for number, line in enumerate(data.splitlines(), start=1):
+            try:
+                row = json.loads(line) if number > 1 else None
+            except ValueError:
+                row = None  # parse() names the bad line
+            if isinstance(row, dict) and row.get("hash") is None and row.get("physical_keys"):
+                unhashed[str(row.get("logical_key"))] = row
+                row = {**row, "hash": {"type": "sha2-256-chunked", "value": "0" * 64},
+                       "size": row.get("size") if isinstance(row.get("size"), int) else 0}
+                line = json.dumps(row).encode("utf-8")
+            lines.append(line)
+        pkg = cls.from_manifest(parse(b"\n".join(lines) + b"\n"))
+        for key in unhashed:
+            entry = pkg._tree.entries[key]
+            entry._hash = None
+            entry.size = unhashed[key].get("size") or 0
+        return pkg
 
-    def diff(self, other: Package) -> tuple[list[str], list[str], list[str]]:
-        """(added, modified, deleted) logical keys going from this package to ``other``."""
+    def diff(self, other_pkg: Package) -> tuple[list[str], list[str], list[str]]:
+        """(added, modified, deleted) logical keys going from this package to ``other_pkg``."""
         mine = dict(self.to_manifest().entries)
-        theirs = other.to_manifest().entries
+        theirs = other_pkg.to_manifest().entries
         added = sorted((k for k in theirs if k not in mine), key=sort_key)
         modified = sorted((k for k in mine if k in theirs
                            and (mine[k].size, mine[k].hash, mine[k].meta)
@@ -281,34 +409,42 @@ class Package:
         return copy
 
     def build(self, name: str, registry: str | os.PathLike[str] | None = None,
-              message: str | None = None) -> str:
+              message: str | None = None, *, workflow: WorkflowId = ...) -> str:
         """Save the manifest (no data copied) to a registry; returns the top hash.
 
         Without ``registry``: the enclosing qvc work tree's ``.qvc/`` (a commit, when ``name``
-        is the work tree's package), else the per-user registry (see package_io).
+        is the work tree's package), else the per-user registry (see package_io). A registry
+        with workflows checks the package first (:mod:`qvc.remote.workflows`): ``workflow``
+        names one, None skips them where the registry allows it, and by default the
+        registry's default workflow applies.
         """
         self._root("build()")
         from qvc.api.package_io import build
 
         self._set_message(message)
-        url, top = build(self.to_manifest(), name, registry, message)
+        manifest = self.to_manifest()
+        url, top = build(manifest, name, registry, message, workflow)
+        self._keep_workflow(manifest)
         self._tree.known.setdefault((url, name), set()).add(top)
         return top
 
     def push(self, name: str, registry: str | os.PathLike[str] | None = None, dest: Dest = None,
-             message: str | None = None, selector_fn: Selector = None, *, force: bool = False,
-             dedupe: bool = False) -> Package:
-        """Copy the data to a registry and save a manifest of the copies; returns that package."""
+             message: str | None = None, selector_fn: Selector = None, *,
+             workflow: WorkflowId = ..., force: bool = False, dedupe: bool = False) -> Package:
+        """Copy the data to a registry and save a manifest of the copies; returns that package.
+        ``workflow`` as for :meth:`build`: the package is checked before any upload."""
         self._root("push()")
         from qvc.api.package_io import push
 
         self._set_message(message)
+        source = self.to_manifest()
         url, manifest, top = push(
-            self.to_manifest(), name, registry,
+            source, name, registry, workflow=workflow,
             dest=_on_entries(dest) if callable(dest) else dest,
             selector=_on_entries(selector_fn) if selector_fn is not None else None,
             force=force, dedupe=dedupe,
             known_parents=lambda url: self._tree.known.get((url, name), set()))
+        self._keep_workflow(source)
         self._tree.known.setdefault((url, name), set()).add(top)
         if manifest is None:  # deduplicated: already the registry's latest
             return self
@@ -327,6 +463,36 @@ class Package:
         pkg._tree.known[(url, name)] = {top}
         return pkg
 
+    @classmethod
+    def install(cls, name: str, registry: str | os.PathLike[str] | None = None,
+                top_hash: str | None = None, dest: str | os.PathLike[str] | None = None,
+                dest_registry: str | os.PathLike[str] | None = None, *,
+                path: str | None = None) -> None:
+        """Download a package: its manifest into the local registry (``dest_registry``) and
+        its files, or only ``path`` (a file or a folder), into ``dest`` (default: the
+        ``default_install_location`` setting, else ``./<name>``); every byte is verified.
+
+        ``registry`` defaults to the remote a ``qvc push`` would use."""
+        from qvc.api.package_io import install
+
+        install(name, registry, top_hash, dest, dest_registry, path)
+
+    @classmethod
+    def resolve_hash(cls, name: str, registry: str | os.PathLike[str] | None,
+                     hash_prefix: str) -> str:
+        """The full top hash of the version of ``name`` that starts with ``hash_prefix``."""
+        from qvc.api.package_io import resolve_hash
+
+        return resolve_hash(name, registry, hash_prefix)
+
+    @classmethod
+    def rollback(cls, name: str, registry: str | os.PathLike[str] | None,
+                 top_hash: str) -> None:
+        """Point ``latest`` of ``name`` back at an earlier version (a 6+ char prefix works)."""
+        from qvc.api.package_io import rollback
+
+        rollback(name, registry, top_hash)
+
     @staticmethod
     def selector_fn_copy_all(logical_key: str, entry: PackageEntry) -> bool:
         return True
@@ -341,3 +507,39 @@ def _on_entries(user: Callable[[str, PackageEntry], R]) -> Callable[[str, Entry]
     """A user's ``dest``/``selector_fn`` on (logical key, PackageEntry), adapted to the
     (logical key, manifest entry) form push calls."""
     return lambda key, entry: user(key, PackageEntry.from_entry(entry))
+
+
+def _key_text(logical_key: Key) -> str:
+    if isinstance(logical_key, str):
+        return logical_key
+    if isinstance(logical_key, (tuple, list)) and all(isinstance(p, str) for p in logical_key):
+        return "/".join(logical_key)
+    raise InvalidType(f"invalid logical key {logical_key!r}",
+                      "use a string such as 'a/b.csv' or a tuple such as ('a', 'b.csv')")
+
+
+def _unversioned(physical_key: str, given: object) -> str:
+    """``physical_key`` without the version id found for it (one the user gave stays)."""
+    if not physical.is_s3(physical_key) or (isinstance(given, str) and "versionId=" in given):
+        return physical_key
+    url = parse_s3_url(physical_key)
+    return format_s3_url(url.bucket, url.key)
+
+
+def _serialize(key: str, obj: object, location: str | os.PathLike[str] | None,
+               opts: dict[str, Any] | None) -> PackageEntry:
+    """Write ``obj`` to a file now (as quilt3 does) and return an entry for it."""
+    key_ext = extension(key)
+    location_ext = extension(os.fspath(location)) if location is not None else None
+    if key_ext and location_ext and key_ext != location_ext:
+        raise InvalidValue(f"the key {key!r} and serialization_location {location!r} have "
+                           "different extensions", "give both the same extension, or one none")
+    ext = location_ext or key_ext
+    data, meta = serialize(obj, ext, opts)
+    if location is None:
+        target = userconfig.data_dir() / "objects" / (uuid.uuid4().hex + (f".{ext}" if ext else ""))
+    else:
+        target = Path(os.fspath(location)).expanduser().resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return PackageEntry(target.as_uri(), len(data), None, meta)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from typing import Any
 
+from qvc.api.objects import deserialize
+from qvc.api.physical_key import PhysicalKey
 from qvc.errors import UsageError
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry
@@ -14,11 +18,11 @@ from qvc.remote import physical
 class PackageEntry:
     """One file of a package: where its data is, its size, hash and metadata."""
 
-    __slots__ = ("physical_key", "size", "_hash", "_meta")
+    __slots__ = ("_physical_key", "size", "_hash", "_meta")
 
     def __init__(self, physical_key: str, size: int, hash: Hash | dict[str, str] | None = None,
                  meta: dict[str, Any] | None = None) -> None:
-        self.physical_key = physical_key
+        self._physical_key = PhysicalKey(physical_key)
         self.size = size
         self._hash = Hash(hash["type"], hash["value"]) if isinstance(hash, dict) else hash
         self._meta: dict[str, Any] = dict(meta or {})
@@ -30,7 +34,16 @@ class PackageEntry:
     def to_entry(self, logical_key: str) -> Entry:
         if self._hash is None:
             raise UsageError(f"{logical_key} has no hash yet", "build the package first")
-        return Entry(logical_key, self.physical_key, self.size, self._hash, dict(self._meta))
+        return Entry(logical_key, str(self.physical_key), self.size, self._hash, dict(self._meta))
+
+    @property
+    def physical_key(self) -> PhysicalKey:
+        """Where the data is: a :class:`PhysicalKey`, which is also its URL string."""
+        return self._physical_key
+
+    @physical_key.setter
+    def physical_key(self, value: str) -> None:
+        self._physical_key = PhysicalKey(value)
 
     @property
     def hash(self) -> dict[str, str] | None:
@@ -46,15 +59,50 @@ class PackageEntry:
         self._meta["user_meta"] = meta
         return self
 
-    def get(self) -> str:
-        return self.physical_key
+    def set(self, path: str | os.PathLike[str] | None = None, meta: Any = None) -> None:
+        """Point the entry at other data (its size and hash are found again on build), or,
+        with only ``meta``, set its user metadata."""
+        if path is not None:
+            found = physical.locate(path)
+            self._physical_key, self.size, self._hash = PhysicalKey(found.physical_key), \
+                found.size, None
+        elif meta is not None:
+            self.set_meta(meta)
+        else:
+            raise UsageError("PackageEntry.set needs a path or meta")
 
-    def get_bytes(self) -> bytes:
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as a manifest row, without its logical key."""
+        return {"physical_keys": [str(self.physical_key)], "size": self.size,
+                "hash": self.hash, "meta": dict(self._meta)}
+
+    def get(self) -> str:
+        return str(self.physical_key)
+
+    def get_cached_path(self) -> str | None:
+        """None: qvc keeps no download cache outside work trees (quilt3 compatibility)."""
+        return None
+
+    def get_bytes(self, use_cache_if_available: bool = True) -> bytes:
         """The entry's data, checked against its hash when it has one."""
         return physical.read_bytes(self.physical_key, self._hash)
 
-    def get_as_string(self) -> str:
+    def get_as_string(self, use_cache_if_available: bool = True) -> str:
         return self.get_bytes().decode("utf-8")
+
+    def get_as_json(self, use_cache_if_available: bool = True) -> Any:
+        return json.loads(self.get_bytes().decode("utf-8"))
+
+    def deserialize(self, func: Callable[[bytes], Any] | None = None, **format_opts: Any) -> Any:
+        """The entry's data as a Python object: ``func(data)`` when given, else read in the
+        format its metadata or extension names (see :mod:`qvc.api.objects`)."""
+        data = self.get_bytes()
+        if func is not None:
+            return func(data)
+        return deserialize(data, self._meta, self.physical_key.basename(), **format_opts)
+
+    def __call__(self, func: Callable[[bytes], Any] | None = None, **format_opts: Any) -> Any:
+        return self.deserialize(func, **format_opts)
 
     def fetch(self, dest: str | os.PathLike[str] | None = None) -> PackageEntry:
         """Copy the data to the local file ``dest`` (default: its file name, in the current
@@ -74,4 +122,4 @@ class PackageEntry:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"PackageEntry({self.physical_key!r})"
+        return f"PackageEntry({str(self.physical_key)!r})"

@@ -25,6 +25,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from qvc.conf import known, userconfig
@@ -33,7 +34,7 @@ from qvc.errors import CorruptObject, UsageError
 from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Manifest, validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
-from qvc.remote import physical, target
+from qvc.remote import physical, target, workflows
 from qvc.storage.local import LocalStore
 from qvc.storage.registry import Registry
 from qvc.worktree.materialize import write_entry
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from qvc.ops.push import Dest, Selector
 
 Where = str | os.PathLike[str] | None
+WorkflowId = str | None | EllipsisType  # ...: the registry's default workflow
 
 
 def here() -> Repo | None:
@@ -55,9 +57,7 @@ def local_registry(registry: Where) -> tuple[Registry, Repo | None]:
         repo = here()
         if repo is not None:
             return repo.registry, repo
-        configured = userconfig.get("default_local_registry")
-        path = Path(configured) if configured else userconfig.data_dir() / "packages"
-        return Registry(LocalStore(path)), None
+        return Registry(LocalStore(user_registry_folder())), None
     url = normalize_registry_url(os.fspath(registry))
     if not url.startswith("s3://"):
         folder = Path(url)
@@ -65,6 +65,19 @@ def local_registry(registry: Where) -> tuple[Registry, Repo | None]:
             repo = Repo(folder.parent)
             return repo.registry, repo
     return target.for_url(here(), url).registry, None
+
+
+def user_registry_folder() -> Path:
+    """The per-user registry: the ``default_local_registry`` setting (a path or a ``file://``
+    URL, as quilt3 stores it), else ``<user data dir>/packages``."""
+    configured = userconfig.get("default_local_registry")
+    if not configured:
+        return userconfig.data_dir() / "packages"
+    url = normalize_registry_url(str(configured))
+    if url.startswith("s3://"):
+        raise UsageError(f"default_local_registry is {configured!r}, not a local folder",
+                         "set it to a folder: qvc config --global default_local_registry DIR")
+    return Path(url)
 
 
 def remote_registry(registry: Where, dest: Dest, force: bool = False
@@ -120,13 +133,26 @@ def _dest_prefix(registry_url: str, dest: str) -> str:
 # build, push, browse -------------------------------------------------------------------------
 
 
-def build(manifest: Manifest, name: str, registry: Where, message: str | None) -> tuple[str, str]:
+def apply_workflow(manifest: Manifest, registry: Registry, name: str,
+                   workflow: WorkflowId) -> None:
+    """Validate ``manifest`` against ``registry``'s workflow (before anything is written) and
+    record the result in its header, as quilt3 does (no record when there is no config)."""
+    record = workflows.check(registry, workflow, name, manifest)
+    if record:
+        manifest.header["workflow"] = record
+    else:
+        manifest.header.pop("workflow", None)
+
+
+def build(manifest: Manifest, name: str, registry: Where, message: str | None,
+          workflow: WorkflowId = workflows.NOT_GIVEN) -> tuple[str, str]:
     """See :meth:`qvc.Package.build`; returns (registry URL, top hash)."""
     from qvc.ops.build import commit_manifest
     from qvc.ops.push import push_package
 
     validate_package_name(name)
     target, repo = local_registry(registry)
+    apply_workflow(manifest, target, name, workflow)
     if repo is not None and name == repo.package:
         top = commit_manifest(repo, manifest, message).top_hash
     else:
@@ -137,8 +163,8 @@ def build(manifest: Manifest, name: str, registry: Where, message: str | None) -
 
 def push(manifest: Manifest, name: str, registry: Where, *, dest: Dest,
          selector: Selector | None,
-         force: bool, dedupe: bool, known_parents: Callable[[str], set[str]]
-         ) -> tuple[str, Manifest | None, str]:
+         force: bool, dedupe: bool, known_parents: Callable[[str], set[str]],
+         workflow: WorkflowId = workflows.NOT_GIVEN) -> tuple[str, Manifest | None, str]:
     """See :meth:`qvc.Package.push`; returns (registry URL, manifest pushed, top hash), the
     manifest None when ``dedupe`` found it already ``latest`` (nothing pushed).
     ``known_parents(url)`` names the versions the caller's package came from there."""
@@ -146,6 +172,7 @@ def push(manifest: Manifest, name: str, registry: Where, *, dest: Dest,
 
     validate_package_name(name)
     target, dest = remote_registry(registry, dest, force=force)
+    apply_workflow(manifest, target, name, workflow)
     latest = target.read_latest(name)
     top = manifest.top_hash()
     if dedupe and latest is not None and latest.top_hash == top:
@@ -201,3 +228,98 @@ def write_verified(physical_key: str, expected: Hash | None, root: Path, key: st
         if expected is not None and hash_file(staged, expected.type) != expected:
             raise CorruptObject(f"the data at {physical_key} does not match its hash")
         write_entry(root, key, staged)
+
+
+# install, resolve_hash, rollback, verify ----------------------------------------------------
+
+
+def _source(registry: Where) -> Registry:
+    """The registry ``install`` reads: the one given, else the default remote."""
+    if registry is None:
+        return target.resolve(here(), None).registry
+    return local_registry(registry)[0]
+
+
+def install(name: str, registry: Where, top_hash: str | None, dest: Where,
+            dest_registry: Where, path: str | None) -> str:
+    """See :meth:`qvc.Package.install`: files first (each verified), then the manifest and
+    its pointers in the local registry; returns the top hash installed."""
+    from qvc.ops.push import push_package
+
+    validate_package_name(name)
+    source = _source(registry)
+    into, repo = local_registry(dest_registry)
+    if into.url.startswith("s3://"):
+        raise UsageError(f"install writes to a local registry, not {into.url}",
+                         "use push() to copy a package to a remote registry")
+    if repo is not None and name == repo.package:
+        raise UsageError(f"{name} is the package of the work tree {repo.root}",
+                         "bring in its versions with 'qvc pull'")
+    top = source.resolve(name, top_hash)
+    manifest = source.read_manifest(top)
+    rows = [(e.logical_key, e) for e in manifest.walk()]
+    if path:
+        want = path.strip("/")
+        if want in manifest.entries:
+            rows = [(want.rsplit("/", 1)[-1], manifest.entries[want])]
+        else:
+            rows = [(k[len(want) + 1:], e) for k, e in rows if k.startswith(want + "/")]
+            if not rows:
+                raise UsageError(f"{name} has no file or folder {path!r}",
+                                 "list its keys with qvc.Package.browse(name, registry).keys()")
+    if dest is not None and scheme(os.fspath(dest)) not in (None, "file"):
+        raise UsageError(f"install downloads to a local folder, not {os.fspath(dest)!r}",
+                         "use push() to copy a package to a remote registry")
+    configured = userconfig.get("default_install_location")
+    folder = (Path(os.fspath(dest)) if dest is not None
+              else Path(str(configured)) / name if configured
+              else user_registry_folder() / name)
+    fetch_all(((k, e.physical_key, e.hash) for k, e in rows), folder)
+    push_package(manifest, name, into, copy=False, force=True)
+    known.remember(into.url, name, top)
+    return top
+
+
+def resolve_hash(name: str, registry: Where, hash_prefix: str) -> str:
+    validate_package_name(name)
+    return local_registry(registry)[0].resolve(name, hash_prefix)
+
+
+def rollback(name: str, registry: Where, top_hash: str) -> None:
+    """See :meth:`qvc.Package.rollback`: the version must exist, and so must ``latest``."""
+    validate_package_name(name)
+    where, repo = local_registry(registry)
+    if repo is not None and name == repo.package:
+        raise UsageError(f"{name} is the package of the work tree {repo.root}",
+                         "move it back with 'qvc reset --hard REV'")
+    latest = where.read_latest(name)
+    if latest is None:
+        raise UsageError(f"no package {name} in {where.url}",
+                         "check the package name and the registry")
+    top = where.resolve(name, top_hash)
+    if not where.has_manifest(top):
+        raise UsageError(f"no version {top[:12]} of {name} in {where.url}",
+                         "list versions with qvc.list_package_versions(name, registry)")
+    where.set_latest(name, top, latest)
+    known.remember(where.url, name, top)
+
+
+def verify_folder(expected: dict[str, tuple[int, Hash | None]], src: Where,
+                  extra_files_ok: bool) -> bool:
+    """See :meth:`qvc.Package.verify`: every expected file present with its size and hash;
+    other files only when ``extra_files_ok``."""
+    text = os.fspath(src) if src is not None else "."
+    if scheme(text) not in (None, "file"):
+        raise UsageError(f"verify checks a local folder, not {text!r}",
+                         "fetch the package first, then verify the folder")
+    root = physical.local_path(text).expanduser().resolve()
+    found = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+    if set(expected) - set(found) or (not extra_files_ok and set(found) - set(expected)):
+        return False
+    for key, (size, digest) in expected.items():
+        file = found[key]
+        if file.stat().st_size != size:
+            return False
+        if digest is not None and hash_file(file, digest.type) != digest:
+            return False
+    return True

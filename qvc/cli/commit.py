@@ -16,6 +16,9 @@ def commit(
                                     help="JSON package metadata (replaces the parent's)."),
     stage_all: bool = typer.Option(False, "--all", "-a",
                                    help="Stage changes to tracked files first."),
+    workflow: str | None = typer.Option(
+        None, "--workflow", help="Check the version against this workflow of the default "
+        "remote's registry, and record it (default: the 'workflow' setting)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record the staged files as a new package version; prints its top hash."""
@@ -24,7 +27,8 @@ def commit(
     kwargs: dict[str, Any] = {}
     if meta is not None:
         kwargs["meta"] = parse_json(meta)
-    result = commit_op.commit(repo_here(), message, stage_all=stage_all, **kwargs)
+    result = commit_op.commit(repo_here(), message, stage_all=stage_all, workflow=workflow,
+                              **kwargs)
     if as_json:
         emit_json({"top_hash": result.top_hash, "commit": result.commit_id,
                    "parent": result.parent_top_hash, "pointer": result.pointer,

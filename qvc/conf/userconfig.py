@@ -23,6 +23,9 @@ KNOWN_KEYS = {
     "user.name": "author name recorded in commits",
     "user.email": "author email recorded in commits",
     "default_local_registry": "registry used by Package.build() outside a work tree",
+    "default_install_location": "folder Package.install() downloads files to",
+    "workflow":
+        "registry workflow commits are checked against ('qvc commit -m MESSAGE --workflow ID')",
     "push.hooks": "pre-push hook pushes the pinned version when it is missing (true/false)",
 }
 

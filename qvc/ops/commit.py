@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qvc.conf import userconfig
+from qvc.conf import settings, userconfig
 from qvc.core import splice
 from qvc.core.head import commit_head
 from qvc.core.index import Index
@@ -24,6 +24,7 @@ from qvc.errors import NothingToDo, RepositoryError
 from qvc.git import pin
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry, Manifest, ManifestDiff, diff, parse, validate_meta
+from qvc.remote import target, workflows
 from qvc.storage import ObjectNotFound
 from qvc.sysio import crashpoints
 
@@ -72,9 +73,11 @@ def author(root: Path | None = None) -> str:
 
 
 def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = False,
-           extra: dict[str, Any] | None = None) -> CommitResult:
+           extra: dict[str, Any] | None = None, workflow: str | None = None) -> CommitResult:
     """Record the staged state as a new package version. ``meta`` replaces the package
-    metadata; without it the parent's is kept."""
+    metadata; without it the parent's is kept. With ``workflow`` (or the ``workflow``
+    setting) the version is checked against that workflow of the default remote's registry
+    before anything is written, and the header records it as quilt3 does."""
     if meta is not _UNSET:
         validate_meta(meta)
     if stage_all:
@@ -88,10 +91,13 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
         if meta is _UNSET and parent_header and "user_meta" in parent_header:
             meta = parent_header["user_meta"]
         header = commit_header(message, meta)
+        checker = _workflow(repo, workflow)
+        if checker is not None:
+            header["workflow"] = checker.record
         added, modified, deleted = index.staged_changes()
         moves = _renames(index, added, deleted)  # before the commit drops deleted rows
         if (parent_header is not None and index.nothing_staged()
-                and _view(parent_header) == _view(header)):
+                and _view(parent_header, workflow=checker is not None) == _view(header)):
             raise NothingToDo("nothing to commit: the staged state equals HEAD",
                               "stage changes with 'qvc add PATH', or commit -a")
         if parent is None and not index.tracked() and meta is _UNSET:
@@ -100,6 +106,8 @@ def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = Fa
         built = splice.build(repo, index, header, (parent.top_hash, parent_header)
                              if parent and parent_header is not None else None)
         try:
+            if checker is not None:
+                checker.validate(repo.package, parse(built.manifest.read_bytes()))
             commit_id, pointer = record_commit(repo, built.manifest, built.top, message, extra)
             commit_head(repo, commit_id, index, f"commit: {message}", after_head=pin.refresh)
             crashpoints.reach("commit.after_index")
@@ -126,6 +134,16 @@ def _renames(index: Index, added: list[str], deleted: list[str]) -> ManifestDiff
     return diff(old, new)
 
 
+def _workflow(repo: Repo, workflow: str | None) -> workflows.Validator | None:
+    """The validator of ``workflow`` (else the work tree's ``workflow`` setting) in the
+    default remote's registry; None when neither names one."""
+    chosen = workflow or settings.get(repo, "workflow")
+    if not chosen:
+        return None
+    registry = target.resolve(repo, None).registry
+    return workflows.prepare(registry, str(chosen))
+
+
 def _header(repo: Repo, top: str) -> dict[str, Any]:
     """A stored manifest's header: its first line, parsed and checked like a whole one."""
     try:
@@ -137,9 +155,10 @@ def _header(repo: Repo, top: str) -> dict[str, Any]:
     return parse(first, source="parent manifest").header
 
 
-def _view(header: dict[str, Any]) -> dict[str, Any]:
-    """What makes two headers different commits (a new message alone does not)."""
-    return {k: v for k, v in header.items() if k != "message"}
+def _view(header: dict[str, Any], *, workflow: bool = True) -> dict[str, Any]:
+    """What makes two headers different commits (a new message alone does not, nor, unless
+    ``workflow``, a workflow record)."""
+    return {k: v for k, v in header.items() if k != "message" and (workflow or k != "workflow")}
 
 
 def _git_commit(root: Path) -> dict[str, str]:

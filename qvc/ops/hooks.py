@@ -10,7 +10,8 @@
 
 A data folder is linked when git tracks its ``qvc.pin`` or ``qvc init`` recorded it in the
 git config. Checks return a :class:`HookReport`; only the CLI prints. Nothing here touches
-the network except the pre-push check and a sync that must fetch.
+the network except the pre-push check, a sync that must fetch, and the pre-commit check of a
+data folder with a ``workflow`` setting (HEAD against that workflow of its default remote).
 """
 
 from __future__ import annotations
@@ -94,7 +95,28 @@ def pre_commit_check(start: Path) -> HookReport:
         report.problems += _uncommitted(folder, folder.repo)
         report.problems += _staged_data(folder, folder.repo, staged)
         report.problems += _stale_pin(git, folder, folder.repo)
+        report.problems += _workflow(folder, folder.repo)
     return report
+
+
+def _workflow(folder: Folder, repo: Repo) -> list[Problem]:
+    """With a ``workflow`` setting, HEAD's version must pass that workflow of the default
+    remote's registry (the only pre-commit check that reads the network)."""
+    from qvc.conf import settings
+    from qvc.remote import target, workflows
+
+    chosen = settings.get(repo, "workflow")
+    head = repo.head()
+    if not chosen or head is None:
+        return []
+    try:
+        checker = workflows.prepare(target.resolve(repo, None).registry, str(chosen))
+        if checker is not None:
+            checker.validate(repo.package, repo.registry.read_manifest(head.top_hash))
+    except QvcError as exc:
+        return [Problem(f"{folder.shown()}: {exc.message}",
+                        fix=folder.cd("qvc commit -m MESSAGE --meta JSON"))]
+    return []
 
 
 def _uncommitted(folder: Folder, repo: Repo) -> list[Problem]:

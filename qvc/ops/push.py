@@ -22,7 +22,7 @@ from qvc.core.repo import Commit, Repo
 from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
 from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Entry, Manifest
-from qvc.remote import tracking
+from qvc.remote import tracking, workflows
 from qvc.remote.physical import copy_to_file
 from qvc.remote.target import Target, for_push
 from qvc.remote.transfer import (
@@ -266,6 +266,7 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         ancestry = list(ancestors(repo, head_id))
         history = [c for _, c in ancestry]
         head = history[0]
+        check_workflow(repo, registry, head)
         latest = registry.read_latest(name)
         if not force:
             check_fast_forward(name, registry, latest, {c.top_hash for c in history})
@@ -289,6 +290,20 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         if spec.name is not None:
             tracking.record(repo, spec.name, spec.url, head.top_hash, head_id)
     return result
+
+
+def check_workflow(repo: Repo, registry: Registry, head: Commit) -> None:
+    """Refuse (before any upload) a version the registry's workflow rejects: the workflow
+    its header records, else the work tree's ``workflow`` setting, else the default."""
+    from qvc.conf import settings
+
+    manifest = repo.registry.read_manifest(head.top_hash)
+    recorded = manifest.header.get("workflow")
+    chosen = recorded.get("id") if isinstance(recorded, dict) else (
+        settings.get(repo, "workflow") or workflows.NOT_GIVEN)
+    checker = workflows.prepare(registry, chosen, strict=False)
+    if checker is not None:
+        checker.validate(repo.package, manifest)
 
 
 def push_records(registry: Registry, name: str, commits: list[tuple[str, Commit]]) -> int:

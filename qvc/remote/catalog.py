@@ -38,7 +38,13 @@ _LOGIN_HINT = "run qvc.login() again"
 def configure(url: str) -> dict[str, Any]:
     """Point qvc at the catalog at ``url``: read its config.json, store its URLs."""
     navigator = url.strip().rstrip("/")
-    if urllib.parse.urlparse(navigator).scheme not in ("http", "https"):
+    try:
+        parsed = urllib.parse.urlparse(navigator)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname) and (
+            parsed.port is None or parsed.port > 0)  # .port raises for a non-numeric port
+    except ValueError:
+        valid = False
+    if not valid:
         raise UsageError(f"invalid catalog URL {url!r}", "use the catalog's https:// address")
     found = _request(navigator + "/config.json")
     registry = found.get("registryUrl")

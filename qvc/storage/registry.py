@@ -24,6 +24,7 @@ from qvc.storage.base import ObjectNotFound, PreconditionFailed, Store
 PACKAGES = ".quilt/packages/"
 NAMED = ".quilt/named_packages/"
 HISTORY = ".quilt/qvc/history/"
+WORKFLOWS_CONFIG = ".quilt/workflows/config.yml"
 MIN_TIMESTAMP = 1451631600
 
 
@@ -40,6 +41,19 @@ class Registry:
     @property
     def url(self) -> str:
         return self.store.url
+
+    def workflow_config(self) -> tuple[bytes, str] | None:
+        """The registry's workflows config (``.quilt/workflows/config.yml``) and the physical
+        key of the version read (with its versionId in a versioned bucket); None if absent."""
+        info = self.store.head(WORKFLOWS_CONFIG)
+        if info is None:
+            return None
+        version = info.version_id if info.version_id not in (None, "null") else None
+        try:
+            data = self.store.get(WORKFLOWS_CONFIG, version)
+        except ObjectNotFound:
+            return None
+        return data, self.store.physical_key(WORKFLOWS_CONFIG, version)
 
     # manifests -------------------------------------------------------------------------------
 
