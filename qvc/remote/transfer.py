@@ -29,6 +29,7 @@ from qvc.quilt.hashing import (
     CHUNKED,
     LEGACY_SHA256,
     Hash,
+    hash_file,
     s3_checksum_to_chunked,
     single_part_to_chunked,
 )
@@ -157,19 +158,34 @@ class Uploader:
             if entry.size >= HEAD_FIRST:
                 info = self.store.head(key)
                 if info is not None:
-                    if checksum_matches(info, entry.size, entry.hash):
+                    if self._holds(key, info, entry):
                         return self.store.physical_key(key, info.version_id)
                     return self._place_elsewhere(entry, key, source)
             try:
                 info = self._put(entry, key, source)
             except PreconditionFailed:
                 found = self.store.head(key)
-                if found is not None and checksum_matches(found, entry.size, entry.hash):
+                if found is not None and self._holds(key, found, entry):
                     return self.store.physical_key(key, found.version_id)
                 return self._place_elsewhere(entry, key, source)
             return self.store.physical_key(key, info.version_id)
         finally:
             self.progress.object_done()
+
+    def _holds(self, key: str, info: ObjectInfo, entry: Entry) -> bool:
+        """Whether ``key`` already holds ``entry``'s bytes (e.g. placed by an interrupted or
+        earlier push). S3 tells by its stored checksum; a folder registry's file is hashed, so a
+        retried push reuses what it placed instead of storing a second copy."""
+        matches = checksum_matches(info, entry.size, entry.hash)
+        if matches is not None or info.size != entry.size:
+            return bool(matches)
+        path = local_source(self.store.physical_key(key, info.version_id))
+        if path is None or path.is_symlink():
+            return False
+        try:
+            return hash_file(path, entry.hash.type) == entry.hash
+        except OSError:
+            return False
 
     def _place_elsewhere(self, entry: Entry, key: str, source: Path) -> str:
         if self._bucket_versioned():

@@ -1,0 +1,87 @@
+"""Interrupted transfers pick up where they stopped: a re-push reuses what a killed push placed
+(folder registries and buckets alike), a killed multipart upload resumes from its parts, a
+killed download from its verified bytes, and Ctrl-C stops a transfer at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from qvc.storage import open_store
+from qvc.storage.registry import Registry
+from tests.conftest import Qvc, S3Server
+from tests.reliability.helpers import run_qvc
+
+NAME = "test/pkg"
+_buckets = iter(range(1_000_000))
+
+
+def crash(args: list[str], cwd: Path, point: str, env: dict[str, str] | None = None) -> None:
+    died = run_qvc(*args, cwd=cwd, env={"QVC_CRASH_AT": point, **(env or {})})
+    assert died.returncode == -signal.SIGKILL, f"{point} not reached: {died.stderr}"
+
+
+def registry_url(kind: str, tmp_path: Path, s3: S3Server | None) -> str:
+    if kind == "folder":
+        return (tmp_path / "registry").as_uri()
+    assert s3 is not None
+    return s3.bucket(f"resume-{os.getpid()}-{next(_buckets)}")
+
+
+def stored_bytes(url: str) -> int:
+    """Bytes of every data object in the registry (not its manifests and pointers)."""
+    store = open_store(url)
+    return sum(info.size for key in store.list("")
+               if not key.startswith(".quilt/") and (info := store.head(key)) is not None)
+
+
+def pushed_keys(url: str) -> dict[str, str]:
+    registry = Registry(open_store(url))
+    latest = registry.read_latest(NAME)
+    assert latest is not None
+    manifest = registry.read_manifest(latest.top_hash)
+    return {k: e.physical_key for k, e in manifest.entries.items()}
+
+
+# re-push after an interrupted or failed push ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_repush_after_a_killed_push_stores_the_data_once(kind: str, tmp_path: Path, work: Path,
+                                                          qvc: Qvc,
+                                                          request: pytest.FixtureRequest) -> None:
+    s3 = request.getfixturevalue("s3") if kind == "s3" else None
+    url = registry_url(kind, tmp_path, s3)
+    for i in range(4):
+        (work / f"blob{i}.bin").write_bytes(os.urandom(300_000 + i))
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "data", cwd=work)
+    data = sum((work / f"blob{i}.bin").stat().st_size for i in range(4))
+    crash(["push", url], work, "push.after_object:3", {"QVC_MAX_CONCURRENCY": "1"})
+    placed = stored_bytes(url)
+    assert 0 < placed < data + 1000
+    qvc("push", url, cwd=work)
+    total = stored_bytes(url)
+    assert data <= total < data + 1000, (total, data)  # about 1x, not 2x
+    keys = pushed_keys(url)
+    assert all(".qvc/objects" not in physical for physical in keys.values()), keys
+    assert all(physical.split("?")[0].endswith(key) for key, physical in keys.items()), keys
+
+
+def test_retried_push_to_a_folder_registry_reuses_placed_files(tmp_path: Path, work: Path,
+                                                               qvc: Qvc) -> None:
+    """Data placed by a push that failed later (here: before any pointer) is hashed and
+    reused, never stored again under .qvc/objects."""
+    url = (tmp_path / "registry").as_uri()
+    (work / "big.bin").write_bytes(os.urandom(3 * 2**20))  # above the head-first size too
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "data", cwd=work)
+    crash(["push", url], work, "push.after_manifest")
+    before = stored_bytes(url)
+    qvc("push", url, cwd=work)
+    assert stored_bytes(url) == before
+    assert ".qvc/objects" not in json.dumps(pushed_keys(url))
