@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 
 import typer
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="qvc", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into a silent typer.Exit(130)
+            raise KeyboardInterrupt
         return code if isinstance(code, int) else 0  # typer.Exit(n) arrives as a return value
     except QvcError as exc:
         _error(exc.message, exc.hint)
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", 2))
     except _ABORTS:
-        _error("interrupted", "the repository is consistent; run the command again")
+        _error("interrupted", _interrupted_hint(sys.argv[1:] if argv is None else argv))
         return 130
     except BrokenPipeError:
         return 0
@@ -125,6 +128,18 @@ def main(argv: list[str] | None = None) -> int:
         logger.removeHandler(handler)
 
 
+_RESUMABLE = frozenset(("push", "pull", "fetch"))
+
+
+def _interrupted_hint(args: list[str]) -> str:
+    """A transfer keeps what it finished (and S3 its uploaded parts): the same command line
+    picks up from there."""
+    verb = next((arg for arg in args if not arg.startswith("-")), None)
+    if verb in _RESUMABLE:
+        return f"run '{shlex.join(['qvc', *args])}' again to resume"
+    return "the repository is consistent; run the command again"
+
+
 def _error(message: str, hint: str) -> None:
     typer.echo(f"error: {message}", err=True)
     if hint:
@@ -132,4 +147,11 @@ def _error(message: str, hint: str) -> None:
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    if code == 130:
+        # Transfer threads blocked in a request would hold the interpreter's exit until it
+        # ends; the main thread has released its locks and said what happened: leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

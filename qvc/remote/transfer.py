@@ -36,8 +36,8 @@ from qvc.quilt.hashing import (
 from qvc.quilt.manifest import Entry
 from qvc.storage import ObjectInfo, PreconditionFailed, Store
 from qvc.storage.local import path_from_url
-from qvc.sysio import crashpoints
-from qvc.sysio.progress import TransferProgress
+from qvc.sysio import cancel, crashpoints
+from qvc.sysio.progress import ByteProgress, TransferProgress
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,19 +57,26 @@ def concurrency() -> int:
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """``fn`` over ``items`` on a thread pool, results in input order; the first error stops
-    the rest (queued work is cancelled) and is raised."""
+    the rest (queued work is cancelled) and is raised. When the calling thread is interrupted
+    (Ctrl-C), queued work is dropped, running work stops at its next :func:`cancel.check`, and
+    the interrupt is raised at once, without waiting for requests in flight."""
     items = list(items)
     if len(items) <= 1:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers or concurrency()) as pool:
+    cancel.reset()
+    pool = ThreadPoolExecutor(max_workers=workers or concurrency())
+    try:
         futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]
-        if failed:
-            for future in futures:
-                future.cancel()
-            raise failed[0].exception()  # type: ignore[misc]
-        return [f.result() for f in futures]
+        pool.shutdown(wait=True, cancel_futures=bool(failed))
+    except BaseException:
+        cancel.stop()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if failed:
+        raise failed[0].exception()  # type: ignore[misc]
+    return [f.result() for f in futures]
 
 
 # physical keys -------------------------------------------------------------------------------
@@ -136,6 +143,17 @@ def checksum_matches(info: ObjectInfo, size: int, h: Hash) -> bool | None:
     return None
 
 
+def _checking(advance: ByteProgress) -> ByteProgress:
+    """``advance``, giving up first if the main thread was interrupted: stores report progress
+    between blocks and parts, so a worker stops at the next one."""
+
+    def report(nbytes: int) -> None:
+        cancel.check()
+        advance(nbytes)
+
+    return report
+
+
 # uploads -------------------------------------------------------------------------------------
 
 
@@ -154,6 +172,7 @@ class Uploader:
     def place(self, entry: Entry, key: str, source: Path) -> str:
         """Put ``source`` (the bytes of ``entry``) at ``key`` without overwriting anything an
         older version could use; returns the physical key that now holds the content."""
+        cancel.check()
         try:
             if entry.size >= HEAD_FIRST:
                 info = self.store.head(key)
@@ -204,7 +223,7 @@ class Uploader:
 
     def _put(self, entry: Entry, key: str, source: Path, create_only: bool = True) -> ObjectInfo:
         info = self.store.put_file(key, source, if_none_match=create_only,
-                                   progress=self.progress.advance)
+                                   progress=_checking(self.progress.advance))
         crashpoints.reach("push.after_object")
         if checksum_matches(info, entry.size, entry.hash) is False:
             raise CorruptObject(
@@ -276,6 +295,7 @@ def _fetch(store: Store, objects: ObjectStore, entry: Entry,
     them if they were read into memory."""
     located = store_key(store, entry.physical_key)
     assert located is not None
+    cancel.check()
     for _ in range(DOWNLOAD_ATTEMPTS - 1):
         with contextlib.suppress(CorruptObject):
             return _fetch_once(store, objects, entry, located, progress)
@@ -302,7 +322,7 @@ def _fetch_to_file(store: Store, objects: ObjectStore, entry: Entry,
     """Stream a large object into a temp file of the store, then verify and publish it."""
     tmp = objects.temp_path()
     try:
-        store.get_to_file(located[0], tmp, located[1], progress=progress.advance)
+        store.get_to_file(located[0], tmp, located[1], progress=_checking(progress.advance))
         objects.add_verified(tmp, entry.hash, entry.size)
     finally:
         if tmp.exists():

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from qvc.errors import CorruptObject, PathError
 from qvc.quilt import hashing
 from qvc.storage.base import ObjectInfo, version_of
-from qvc.sysio import crashpoints
+from qvc.sysio import cancel, crashpoints
 from qvc.sysio.progress import ByteProgress
 
 MULTIPART_THRESHOLD = hashing.MIN_CHUNK
@@ -88,19 +88,28 @@ def _upload_parts(store: Bucket, key: str, upload_id: str, source: Path, size: i
     count = -(-size // step)
     done: list[_Part] = []
     fd = os.open(source, os.O_RDONLY)
+    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="qvc-part")
     try:
-        with ThreadPoolExecutor(WORKERS, thread_name_prefix="qvc-part") as pool:
-            pending: set[Future[_Part]] = set()
-            for number in range(1, count + 1):
-                if len(pending) >= WORKERS:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    done += _collect(finished, progress)
-                expected = min(step, size - (number - 1) * step)
-                pending.add(pool.submit(_upload_part, store, key, upload_id, fd, number,
-                                        step, expected))
-            done += _collect(wait(pending).done, progress)
+        pending: set[Future[_Part]] = set()
+        for number in range(1, count + 1):
+            if len(pending) >= WORKERS:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done += _collect(finished, progress)
+            expected = min(step, size - (number - 1) * step)
+            pending.add(pool.submit(_upload_part, store, key, upload_id, fd, number,
+                                    step, expected))
+        done += _collect(wait(pending).done, progress)
+        pool.shutdown()
+    except BaseException as exc:
+        # an interrupt leaves at once: parts in flight stop at their next check
+        interrupted = not isinstance(exc, Exception) or cancel.stopped()
+        if interrupted:
+            cancel.stop()
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+        raise
     finally:
-        os.close(fd)
+        if not cancel.stopped():  # else a part still in flight may read it
+            os.close(fd)
     return sorted(done, key=lambda part: part.number)
 
 
@@ -114,6 +123,7 @@ def _collect(finished: set[Future[_Part]], progress: ByteProgress | None) -> lis
 
 def _upload_part(store: Bucket, key: str, upload_id: str, fd: int, number: int, step: int,
                  expected: int) -> _Part:
+    cancel.check()
     data = os.pread(fd, step, (number - 1) * step)
     if len(data) != expected:
         raise PathError(f"a file changed size while it was uploaded to {key}",

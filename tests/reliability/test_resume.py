@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ import pytest
 from qvc.storage import open_store
 from qvc.storage.registry import Registry
 from tests.conftest import Qvc, S3Server
+from tests.faultproxy import FaultProxy
 from tests.reliability.helpers import run_qvc
 
 NAME = "test/pkg"
@@ -85,3 +90,73 @@ def test_retried_push_to_a_folder_registry_reuses_placed_files(tmp_path: Path, w
     qvc("push", url, cwd=work)
     assert stored_bytes(url) == before
     assert ".qvc/objects" not in json.dumps(pushed_keys(url))
+
+
+# Ctrl-C ------------------------------------------------------------------------------------
+
+DATA = r"^/[^/]+/test/pkg/"  # data keys: /<bucket>/test/pkg/<logical key>
+
+
+def interrupt_when(args: list[str], cwd: Path, seen: Callable[[], bool]) -> tuple[int, str, float]:
+    """Run ``qvc ARGS``, send SIGINT once ``seen()`` (a transfer is under way); returns (exit
+    code, stderr, seconds from the signal to the exit)."""
+    process = subprocess.Popen([sys.executable, "-m", "qvc", *args], cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not seen():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the transfer never started"
+        time.sleep(0.05)
+    time.sleep(0.3)  # inside the slowed requests
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    return process.returncode, err, time.monotonic() - sent
+
+
+def assert_interrupted(code: int, err: str, seconds: float, hint: str) -> None:
+    assert code == 130, err
+    assert "Traceback" not in err, err
+    assert "error: interrupted" in err, err
+    assert f"hint: {hint}" in err, err
+    print(f"exit {seconds:.2f} s after SIGINT")
+    assert seconds < 5, seconds  # about 0.1 s here; generous for a loaded machine
+
+
+def test_ctrl_c_during_push_stops_at_once_and_push_resumes(proxy: FaultProxy,
+                                                          proxied_bucket: str, work: Path,
+                                                          qvc: Qvc) -> None:
+    for i in range(8):
+        (work / f"blob{i}.bin").write_bytes(os.urandom(1_500_000))
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "data", cwd=work)
+    slow = proxy.add("delay", method="PUT", path=DATA, times=None, seconds=20)
+    code, err, seconds = interrupt_when(["push", proxied_bucket], work, lambda: slow.hits > 0)
+    assert_interrupted(code, err, seconds, f"run 'qvc push {proxied_bucket}' again to resume")
+    proxy.clear()
+    qvc("push", proxied_bucket, cwd=work)
+    pushed = pushed_keys(proxied_bucket)
+    assert {f"blob{i}.bin" for i in range(8)} <= set(pushed)
+
+
+def test_ctrl_c_during_clone_keeps_what_pull_finishes(proxy: FaultProxy, proxied_bucket: str,
+                                                      work: Path, qvc: Qvc,
+                                                      tmp_path: Path) -> None:
+    for i in range(8):
+        (work / f"blob{i}.bin").write_bytes(os.urandom(1_500_000))
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "data", cwd=work)
+    qvc("push", proxied_bucket, cwd=work)
+    proxy.clear()
+    slow = proxy.add("delay", method="GET", path=DATA, times=None, seconds=20)
+    code, err, seconds = interrupt_when(["clone", proxied_bucket, NAME, "copy"], tmp_path,
+                                        lambda: slow.hits > 0)
+    copy = tmp_path / "copy"
+    assert_interrupted(code, err, seconds, f"run 'qvc pull' in {copy} to finish the clone")
+    proxy.clear()
+    qvc("pull", cwd=copy)
+    for i in range(8):
+        assert (copy / f"blob{i}.bin").read_bytes() == (work / f"blob{i}.bin").read_bytes()
