@@ -34,6 +34,7 @@ from qvc.quilt.hashing import (
     single_part_to_chunked,
 )
 from qvc.quilt.manifest import Entry
+from qvc.remote import partial
 from qvc.storage import ObjectInfo, PreconditionFailed, Store
 from qvc.storage.local import path_from_url
 from qvc.sysio import cancel, crashpoints
@@ -320,6 +321,10 @@ def _fetch_once(store: Store, objects: ObjectStore, entry: Entry,
 def _fetch_to_file(store: Store, objects: ObjectStore, entry: Entry,
                    located: tuple[str, str | None], progress: TransferProgress) -> None:
     """Stream a large object into a temp file of the store, then verify and publish it."""
+    if entry.size >= partial.RESUMABLE:
+        partial.download(store, objects, located, entry.hash, entry.size,
+                         _checking(progress.advance))
+        return
     tmp = objects.temp_path()
     try:
         store.get_to_file(located[0], tmp, located[1], progress=_checking(progress.advance))

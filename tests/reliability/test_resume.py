@@ -221,3 +221,42 @@ def test_resumed_upload_resends_parts_that_changed(tmp_path: Path, work: Path, q
     assert client.get_object(Bucket=name, Key="test/pkg/big.bin")["Body"].read() == big
     qvc("clone", url, NAME, "copy", cwd=tmp_path)
     assert (tmp_path / "copy" / "big.bin").read_bytes() == big
+
+
+# downloads ---------------------------------------------------------------------------------
+
+
+def chunks_fetched(listing: Path) -> int:
+    return listing.read_text().split().count("fetch.after_chunk") if listing.exists() else 0
+
+
+@pytest.mark.parametrize(("kind", "kill_at", "damage", "fetched"), [
+    ("s3", "fetch.after_chunk:3", False, 2),  # 3 of 5 chunks kept, 2 fetched
+    ("s3", "fetch.after_chunk:3", True, 4),  # the second chunk damaged: only the first kept
+    ("folder", "fetch.after_chunk:1", False, 0),  # copied whole, killed before publishing
+])
+def test_killed_download_resumes_from_its_verified_chunks(kind: str, kill_at: str, damage: bool,
+                                                          fetched: int, tmp_path: Path,
+                                                          work: Path, qvc: Qvc,
+                                                          request: pytest.FixtureRequest) -> None:
+    s3 = request.getfixturevalue("s3") if kind == "s3" else None
+    url = registry_url(kind, tmp_path, s3)
+    big = os.urandom(40 * MiB)  # five chunks of 8 MiB
+    (work / "big.bin").write_bytes(big)
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "big", cwd=work)
+    qvc("push", url, cwd=work)
+    copy = tmp_path / "copy"
+    crash(["clone", url, NAME, str(copy)], tmp_path, kill_at)
+    [part] = (copy / ".qvc" / "objects" / "tmp").glob("partial-*[0-9]")
+    if damage:
+        with open(part, "r+b") as f:
+            f.seek(9 * MiB)
+            f.write(b"\0")
+    listing = tmp_path / "points.txt"
+    finished = run_qvc("pull", cwd=copy, env={"QVC_CRASH_LIST": str(listing)})
+    assert finished.returncode == 0, finished.stderr
+    assert chunks_fetched(listing) == fetched
+    assert (copy / "big.bin").read_bytes() == big
+    assert not list((copy / ".qvc" / "objects" / "tmp").glob("partial-*"))
+    assert run_qvc("verify", cwd=copy).returncode == 0
