@@ -62,9 +62,9 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None =
     (Ctrl-C), queued work is dropped, running work stops at its next :func:`cancel.check`, and
     the interrupt is raised at once, without waiting for requests in flight."""
     items = list(items)
+    cancel.reset()
     if len(items) <= 1:
         return [fn(item) for item in items]
-    cancel.reset()
     pool = ThreadPoolExecutor(max_workers=workers or concurrency())
     try:
         futures: list[Future[R]] = [pool.submit(fn, item) for item in items]

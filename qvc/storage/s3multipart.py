@@ -127,6 +127,7 @@ def _upload_parts(store: Bucket, key: str, upload_id: str, source: Path, size: i
     step = hashing.chunk_size(size)
     count = -(-size // step)
     done: list[_Part] = []
+    cancel.reset()  # from the main thread: an upload called directly, not by a transfer
     fd = os.open(source, os.O_RDONLY)
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="qvc-part")
     try:
