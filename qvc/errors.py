@@ -129,6 +129,12 @@ class ResourceError(QvcError):
     exit_code = 9
 
 
+class Interrupted(QvcError):
+    """Ctrl-C, raised where the next step to finish the job is known (e.g. a kept clone)."""
+
+    exit_code = 130
+
+
 class NoRemote(UsageError):
     default_hint = (
         "add one with 'qvc remote add origin s3://bucket' (or a folder), pass a registry URL, "

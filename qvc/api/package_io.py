@@ -35,6 +35,7 @@ from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Manifest, validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
 from qvc.remote import physical, target, workflows
+from qvc.remote.transfer import parallel_map
 from qvc.storage.local import LocalStore
 from qvc.storage.registry import Registry
 from qvc.worktree.materialize import write_entry
@@ -209,25 +210,38 @@ def fetch_entry(physical_key: str, expected: Hash | None, dest: Where) -> str:
 
 def fetch_all(entries: Iterable[tuple[str, str, Hash | None]], dest: Path) -> dict[str, str]:
     """See :meth:`qvc.Package.fetch`: each (logical key, physical key, hash) copied to
-    ``dest/<logical key>``; returns the copies' ``file://`` URLs by logical key."""
+    ``dest/<logical key>``; returns the copies' ``file://`` URLs by logical key.
+
+    As clone does, each distinct content (by hash) is read once, verified, and copied to every
+    key holding it, many at a time (:func:`qvc.remote.transfer.parallel_map`)."""
     root = physical.local_path(os.fspath(dest)).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
-    copies = {}
+    groups: dict[Hash | str, tuple[str, Hash | None, list[str]]] = {}
+    order = []
     for key, physical_key, expected in entries:
-        write_verified(physical_key, expected, root, key)
-        copies[key] = (root / key).as_uri()
-    return copies
+        group = groups.setdefault(expected or physical_key, (physical_key, expected, []))
+        group[2].append(key)
+        order.append(key)
+
+    def fetch(group: tuple[str, Hash | None, list[str]]) -> None:
+        physical_key, expected, keys = group
+        write_verified(physical_key, expected, root, *keys)
+
+    parallel_map(fetch, groups.values())
+    return {key: (root / key).as_uri() for key in order}
 
 
-def write_verified(physical_key: str, expected: Hash | None, root: Path, key: str) -> None:
-    """Copy the data at ``physical_key`` to ``root/key`` through a temp file checked against
-    ``expected``; folders on the way are never followed through symbolic links."""
+def write_verified(physical_key: str, expected: Hash | None, root: Path, *keys: str) -> None:
+    """Copy the data at ``physical_key`` to ``root/key`` for each of ``keys`` through a temp
+    file checked against ``expected``; folders on the way are never followed through symbolic
+    links."""
     with tempfile.TemporaryDirectory(prefix="qvc-fetch-", dir=root) as tmp:
         staged = Path(tmp) / "object"
         physical.copy_to_file(physical_key, staged)
         if expected is not None and hash_file(staged, expected.type) != expected:
             raise CorruptObject(f"the data at {physical_key} does not match its hash")
-        write_entry(root, key, staged)
+        for key in keys:
+            write_entry(root, key, staged)
 
 
 # install, resolve_hash, rollback, verify ----------------------------------------------------

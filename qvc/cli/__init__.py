@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 
 import typer
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     json_printed(reset=True)
     try:
         code = command.main(args=argv, prog_name="qvc", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into a silent typer.Exit(130)
+            raise KeyboardInterrupt
         return code if isinstance(code, int) else 0  # typer.Exit(n) arrives as a return value
     except QvcError as exc:
         return _error(exc.message, exc.hint, exc.exit_code, as_json)
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"see '{ctx.command_path if ctx else 'qvc'} --help'", code)
         return code
     except _ABORTS:
-        return _error("interrupted", "the repository is consistent; run the command again",
+        return _error("interrupted", _interrupted_hint(sys.argv[1:] if argv is None else argv),
                       130, as_json)
     except BrokenPipeError:
         return 0
@@ -134,6 +137,18 @@ def main(argv: list[str] | None = None) -> int:
 def _wants_json(argv: list[str]) -> bool:
     """Whether ``--json`` is among the options (not after ``--``, where paths begin)."""
     return "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
+
+
+_RESUMABLE = frozenset(("push", "pull", "fetch"))
+
+
+def _interrupted_hint(args: list[str]) -> str:
+    """A transfer keeps what it finished (and S3 its uploaded parts): the same command line
+    picks up from there."""
+    verb = next((arg for arg in args if not arg.startswith("-")), None)
+    if verb in _RESUMABLE:
+        return f"run '{shlex.join(['qvc', *args])}' again to resume"
+    return "the repository is consistent; run the command again"
 
 
 def _error(message: str, hint: str, code: int, as_json: bool) -> int:
@@ -156,4 +171,11 @@ def _json_error(message: str, hint: str, code: int) -> None:
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    if code == 130:
+        # Transfer threads blocked in a request would hold the interpreter's exit until it
+        # ends; the main thread has released its locks and said what happened: leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -15,7 +15,7 @@ from pathlib import Path
 from qvc.core.fastforward import put_files, record_tree, write_files
 from qvc.core.index import Index
 from qvc.core.repo import Repo
-from qvc.errors import BadRevision, UsageError
+from qvc.errors import BadRevision, Interrupted, UsageError
 from qvc.git import pin
 from qvc.git.gitlink import link_work_tree
 from qvc.ops.fetch import FetchResult, fetch_locked
@@ -54,13 +54,22 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
     registry.resolve(name, rev)  # fail before creating anything if the package is not there
     created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
+    resumable = False
     try:
         repo = Repo.init(target, name)
         link_work_tree(repo.root, repo.package)
         crashpoints.reach("clone.after_init")
         add_remote(repo, spec, default=True)
+        resumable = rev is None  # a pull brings in latest, what this clone was fetching
         with repo.lock():
             fetched = _fill(repo, spec, registry, rev, progress)
+    except KeyboardInterrupt:
+        if not resumable:
+            _empty(target, remove=created)
+            raise
+        # keep what was downloaded: a pull finishes the clone from there (see _fill)
+        raise Interrupted("interrupted",
+                          f"run 'qvc pull' in {target} to finish the clone") from None
     except BaseException:
         _empty(target, remove=created)  # it was empty before: everything in it is ours
         raise

@@ -29,14 +29,16 @@ from qvc.quilt.hashing import (
     CHUNKED,
     LEGACY_SHA256,
     Hash,
+    hash_file,
     s3_checksum_to_chunked,
     single_part_to_chunked,
 )
 from qvc.quilt.manifest import Entry
+from qvc.remote import partial
 from qvc.storage import ObjectInfo, PreconditionFailed, Store
 from qvc.storage.local import path_from_url
-from qvc.sysio import crashpoints
-from qvc.sysio.progress import TransferProgress
+from qvc.sysio import cancel, crashpoints
+from qvc.sysio.progress import ByteProgress, TransferProgress
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,19 +58,26 @@ def concurrency() -> int:
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """``fn`` over ``items`` on a thread pool, results in input order; the first error stops
-    the rest (queued work is cancelled) and is raised."""
+    the rest (queued work is cancelled) and is raised. When the calling thread is interrupted
+    (Ctrl-C), queued work is dropped, running work stops at its next :func:`cancel.check`, and
+    the interrupt is raised at once, without waiting for requests in flight."""
     items = list(items)
+    cancel.reset()
     if len(items) <= 1:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers or concurrency()) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers or concurrency())
+    try:
         futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]
-        if failed:
-            for future in futures:
-                future.cancel()
-            raise failed[0].exception()  # type: ignore[misc]
-        return [f.result() for f in futures]
+        pool.shutdown(wait=True, cancel_futures=bool(failed))
+    except BaseException:
+        cancel.stop()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if failed:
+        raise failed[0].exception()  # type: ignore[misc]
+    return [f.result() for f in futures]
 
 
 # physical keys -------------------------------------------------------------------------------
@@ -135,6 +144,17 @@ def checksum_matches(info: ObjectInfo, size: int, h: Hash) -> bool | None:
     return None
 
 
+def _checking(advance: ByteProgress) -> ByteProgress:
+    """``advance``, giving up first if the main thread was interrupted: stores report progress
+    between blocks and parts, so a worker stops at the next one."""
+
+    def report(nbytes: int) -> None:
+        cancel.check()
+        advance(nbytes)
+
+    return report
+
+
 # uploads -------------------------------------------------------------------------------------
 
 
@@ -153,23 +173,39 @@ class Uploader:
     def place(self, entry: Entry, key: str, source: Path) -> str:
         """Put ``source`` (the bytes of ``entry``) at ``key`` without overwriting anything an
         older version could use; returns the physical key that now holds the content."""
+        cancel.check()
         try:
             if entry.size >= HEAD_FIRST:
                 info = self.store.head(key)
                 if info is not None:
-                    if checksum_matches(info, entry.size, entry.hash):
+                    if self._holds(key, info, entry):
                         return self.store.physical_key(key, info.version_id)
                     return self._place_elsewhere(entry, key, source)
             try:
                 info = self._put(entry, key, source)
             except PreconditionFailed:
                 found = self.store.head(key)
-                if found is not None and checksum_matches(found, entry.size, entry.hash):
+                if found is not None and self._holds(key, found, entry):
                     return self.store.physical_key(key, found.version_id)
                 return self._place_elsewhere(entry, key, source)
             return self.store.physical_key(key, info.version_id)
         finally:
             self.progress.object_done()
+
+    def _holds(self, key: str, info: ObjectInfo, entry: Entry) -> bool:
+        """Whether ``key`` already holds ``entry``'s bytes (e.g. placed by an interrupted or
+        earlier push). S3 tells by its stored checksum; a folder registry's file is hashed, so a
+        retried push reuses what it placed instead of storing a second copy."""
+        matches = checksum_matches(info, entry.size, entry.hash)
+        if matches is not None or info.size != entry.size:
+            return bool(matches)
+        path = local_source(self.store.physical_key(key, info.version_id))
+        if path is None or path.is_symlink():
+            return False
+        try:
+            return hash_file(path, entry.hash.type) == entry.hash
+        except OSError:
+            return False
 
     def _place_elsewhere(self, entry: Entry, key: str, source: Path) -> str:
         if self._bucket_versioned():
@@ -188,7 +224,7 @@ class Uploader:
 
     def _put(self, entry: Entry, key: str, source: Path, create_only: bool = True) -> ObjectInfo:
         info = self.store.put_file(key, source, if_none_match=create_only,
-                                   progress=self.progress.advance)
+                                   progress=_checking(self.progress.advance))
         crashpoints.reach("push.after_object")
         if checksum_matches(info, entry.size, entry.hash) is False:
             raise CorruptObject(
@@ -260,6 +296,7 @@ def _fetch(store: Store, objects: ObjectStore, entry: Entry,
     them if they were read into memory."""
     located = store_key(store, entry.physical_key)
     assert located is not None
+    cancel.check()
     for _ in range(DOWNLOAD_ATTEMPTS - 1):
         with contextlib.suppress(CorruptObject):
             return _fetch_once(store, objects, entry, located, progress)
@@ -284,9 +321,13 @@ def _fetch_once(store: Store, objects: ObjectStore, entry: Entry,
 def _fetch_to_file(store: Store, objects: ObjectStore, entry: Entry,
                    located: tuple[str, str | None], progress: TransferProgress) -> None:
     """Stream a large object into a temp file of the store, then verify and publish it."""
+    if entry.size >= partial.RESUMABLE:
+        partial.download(store, objects, located, entry.hash, entry.size,
+                         _checking(progress.advance))
+        return
     tmp = objects.temp_path()
     try:
-        store.get_to_file(located[0], tmp, located[1], progress=progress.advance)
+        store.get_to_file(located[0], tmp, located[1], progress=_checking(progress.advance))
         objects.add_verified(tmp, entry.hash, entry.size)
     finally:
         if tmp.exists():

@@ -132,11 +132,16 @@ class Store(Protocol):
 
     def get_to_file(
         self, key: str, dest: Path, version_id: str | None = None,
-        progress: ByteProgress | None = None,
+        progress: ByteProgress | None = None, start: int = 0,
     ) -> None:
         """Write the object (or version) to ``dest``, created or replaced; ``progress`` gets
-        byte counts that add up to its size. Raises ObjectNotFound as :meth:`get` does. If
-        this raises, ``dest`` may be absent, partial or unchanged: download to a temp path.
+        byte counts that add up to its size, each once the bytes are in the file (visible to
+        another reader of it). Raises ObjectNotFound as :meth:`get` does. If this raises,
+        ``dest`` may be absent, partial or unchanged: download to a temp path.
+
+        With ``start``, ``dest`` already holds the object's first ``start`` bytes: it is cut
+        to that length and the rest appended (a download resumed); ``progress`` counts only
+        what is appended.
         """
         ...
 

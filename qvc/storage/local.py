@@ -80,16 +80,20 @@ class LocalStore:
 
     def get_to_file(
         self, key: str, dest: Path, version_id: str | None = None,
-        progress: ByteProgress | None = None,
+        progress: ByteProgress | None = None, start: int = 0,
     ) -> None:
         with self.reader(key, version_id) as src:
             try:
-                with open(dest, "wb") as out:
+                with open(dest, "r+b" if start else "wb") as out:
+                    if start:
+                        src.seek(start)
+                        out.truncate(start)
+                        out.seek(start)
                     shutil.copyfileobj(src, out, _BLOCK)
             except OSError as exc:
                 raise os_error(exc, dest) from exc
         if progress:
-            progress(dest.stat().st_size)
+            progress(dest.stat().st_size - start)
 
     def head(self, key: str, version_id: str | None = None) -> ObjectInfo | None:
         path = self._path(key)

@@ -204,21 +204,27 @@ class S3Store:
         return io.BytesIO(self.get(key))
 
     def get_to_file(self, key: str, dest: Path, version_id: str | None = None,
-                    progress: ByteProgress | None = None) -> None:
-        """Stream an object into ``dest`` (replaced), resuming with ranged GETs on a broken body."""
+                    progress: ByteProgress | None = None, start: int = 0) -> None:
+        """Stream an object into ``dest`` (replaced, or appended to from ``start``), resuming
+        with ranged GETs on a broken body."""
         check_bucket_key(key)
-        with open(dest, "wb") as out:
-            self._download(key, version_id, out, progress)
+        with open(dest, "r+b" if start else "wb") as out:
+            if start:
+                out.truncate(start)
+                out.seek(start)
+            self._download(key, version_id, out, progress, start)
 
     def _download(self, key: str, version_id: str | None, out: IO[bytes],
-                  progress: ByteProgress | None) -> None:
-        """Copy an object into ``out``; a body cut short resumes with a ranged GET."""
-        written, etag = 0, None
+                  progress: ByteProgress | None, start: int = 0) -> None:
+        """Copy an object (from byte ``start`` on) into ``out``; a body cut short resumes with
+        a ranged GET."""
+        written, etag = start, None
         for attempt in range(1, BODY_ATTEMPTS + 1):
             args = self._key_args(key, version_id)
             if written:
                 args["Range"] = f"bytes={written}-"
-                args["IfMatch"] = etag  # resume only the very object we started reading
+                if etag is not None:
+                    args["IfMatch"] = etag  # resume only the very object we started reading
             with self.translating(key):
                 response = self.client.get_object(**args)
             etag = response["ETag"]
@@ -227,6 +233,7 @@ class S3Store:
                     out.write(block)
                     written += len(block)
                     if progress:
+                        out.flush()  # the bytes reported are in the file
                         progress(len(block))
                 return
             except FlexibleChecksumError:
