@@ -23,7 +23,7 @@ from qvc.errors import BadManifest, CorruptObject, PathError
 from qvc.quilt.hashing import Hash, chunked_bytes
 from qvc.quilt.manifest import Entry, parse, sort_key, top_hash
 from qvc.quilt.urls import format_s3_url
-from tests.conftest import Qvc, S3Server
+from tests.conftest import Qvc, S3Server, run_qvc_process
 from tests.reliability.helpers import assert_clean_error, contains_bytes, snapshot
 
 HEADER: dict[str, Any] = {"version": "v0", "message": "hostile"}
@@ -624,3 +624,51 @@ def test_one_bad_version_does_not_block_the_others(
                  ok=False)
     assert wanted.code in (2, 8) and "Traceback" not in wanted.err
     assert not (scene.clones / "bad").exists()
+
+
+# commit records that would loop ----------------------------------------------------------------
+
+
+def _self_parent(record: bytes, commit_id: str) -> bytes:
+    raw = json.loads(record)
+    raw["parent"] = commit_id
+    return json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_a_record_naming_itself_as_parent_stops_no_command(tmp_path: Path, work: Path) -> None:
+    """A record planted in .qvc/commits whose parent is itself: every command that walks the
+    history ends with a clean error (never hangs), in a separate process with a time limit."""
+    registry = tmp_path / "registry"
+    for args in (["add", "."], ["commit", "-m", "one"], ["push", str(registry)]):
+        assert run_qvc_process(*args, cwd=work).returncode == 0
+    (work / "README.md").write_text("changed\n")
+    for args in (["add", "."], ["commit", "-m", "two"]):
+        assert run_qvc_process(*args, cwd=work).returncode == 0
+    repo = Repo(work)
+    head = repo.head_id()
+    assert head is not None
+    record = repo.paths.commits / head
+    record.chmod(0o644)
+    record.write_bytes(_self_parent(record.read_bytes(), head))
+    for args in (["status"], ["log"], ["log", "--graph"], ["push", str(registry)], ["verify"]):
+        done = run_qvc_process(*args, cwd=work, timeout=60)
+        assert done.returncode != 0, args
+        assert_clean_error(done.returncode, done.stderr, 3, "damaged")
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_registry_record_naming_itself_as_parent_is_refused(
+        request: pytest.FixtureRequest, tmp_path: Path, qvc: Qvc, kind: str) -> None:
+    scene = make_scene(kind, request, tmp_path)
+    good = _version(scene.author, b"good\n")
+    _pointer(scene.author, "1700000000", good.encode())
+    _pointer(scene.author, "latest", good.encode())
+    record = Commit(good, None, 1, "mallory", "loop")
+    looped = _self_parent(record.encode(), record.id)
+    scene.author.put(f".quilt/qvc/history/{NAME}/{record.id}", looped)
+    cloned = qvc("clone", scene.author.url, NAME, "dst", cwd=scene.clones)
+    assert f"refused commit record {record.id[:12]}" in cloned.err
+    dst = scene.clones / "dst"
+    assert (dst / "ok.txt").read_bytes() == b"good\n"
+    for args in (["status"], ["log"], ["fetch"]):
+        assert "Traceback" not in qvc(*args, cwd=dst).err
