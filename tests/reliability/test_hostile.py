@@ -672,3 +672,63 @@ def test_a_registry_record_naming_itself_as_parent_is_refused(
     assert (dst / "ok.txt").read_bytes() == b"good\n"
     for args in (["status"], ["log"], ["fetch"]):
         assert "Traceback" not in qvc(*args, cwd=dst).err
+
+
+# a folder registry with planted links ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("planted", [
+    ".quilt/named_packages/test",  # the namespace folder of the pointers
+    ".quilt/named_packages",
+    ".quilt/packages",  # manifests
+    ".quilt/qvc",  # commit records
+    "test",  # the data prefix test/pkg/
+    "test/pkg",
+])
+@pytest.mark.parametrize("fresh", [True, False], ids=["first-push", "second-push"])
+def test_push_never_writes_through_a_link_in_a_folder_registry(
+        tmp_path: Path, work: Path, outside: Path, qvc: Qvc, planted: str, fresh: bool) -> None:
+    registry = tmp_path / "registry"
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "one", cwd=work)
+    if not fresh:
+        qvc("push", str(registry), cwd=work)
+        (work / "README.md").write_text("two\n")
+        qvc("add", ".", cwd=work)
+        qvc("commit", "-m", "two", cwd=work)
+    link = registry / planted
+    if link.exists():
+        import shutil
+
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    before = snapshot(outside)
+    result = qvc("push", str(registry), cwd=work, ok=False)
+    if planted == ".quilt/packages" and not fresh:  # reading latest's manifest fails first
+        assert_clean_error(result.code, result.err, 2, "no manifest")
+    else:
+        assert_clean_error(result.code, result.err, 4, "symbolic link", planted)
+    assert snapshot(outside) == before
+
+
+def test_a_linked_latest_is_replaced_not_written_through(tmp_path: Path, work: Path,
+                                                         outside: Path, qvc: Qvc) -> None:
+    registry = tmp_path / "registry"
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "one", cwd=work)
+    qvc("push", str(registry), cwd=work)
+    latest = registry / ".quilt" / "named_packages" / NAME / "latest"
+    top = latest.read_bytes()
+    (outside / "latest").write_bytes(top)
+    latest.unlink()
+    latest.symlink_to(outside / "latest")
+    (work / "README.md").write_text("two\n")
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "two", cwd=work)
+    before = snapshot(outside)
+    result = qvc("push", str(registry), cwd=work, ok=False)
+    assert "Traceback" not in result.err
+    assert snapshot(outside) == before
+    if result.code == 0:
+        assert not latest.is_symlink() and latest.read_bytes() != top
