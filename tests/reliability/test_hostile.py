@@ -732,3 +732,48 @@ def test_a_linked_latest_is_replaced_not_written_through(tmp_path: Path, work: P
     assert snapshot(outside) == before
     if result.code == 0:
         assert not latest.is_symlink() and latest.read_bytes() != top
+
+
+# the Python API over hostile registries --------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["file-url-outside", "file-url-dotdot", "other-bucket"])
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_api_browse_applies_the_physical_key_check_of_clone(
+        request: pytest.FixtureRequest, tmp_path: Path, kind: str, case: str) -> None:
+    """A browsed remote manifest naming a local file (or another bucket) is refused, so
+    neither ``fetch()`` copies the secret in nor ``push()`` uploads it elsewhere."""
+    import qvc as api
+
+    scene = make_scene(kind, request, tmp_path)
+    scene.author.publish(*PHYSICAL_CASES[case](scene.author))
+    before = scene.everything()
+    with pytest.raises(BadManifest, match="points outside"):
+        api.Package.browse(NAME, scene.author.url)
+    assert_untouched(scene, before)
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_api_push_verifies_local_files_before_uploading(
+        request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> None:
+    import qvc as api
+
+    scene = make_scene(kind, request, tmp_path)
+    source = tmp_path / "source.txt"
+    source.write_bytes(b"as hashed\n")
+    pkg = api.Package().set("a.txt", str(source))
+    assert pkg.top_hash
+    source.write_bytes(SECRET[: len(b"as hashed\n")])  # same size, other bytes
+    with pytest.raises(CorruptObject, match="changed since"):
+        pkg.push(NAME, scene.author.url, force=True)
+    if kind == "folder":
+        assert not contains_bytes(Path(scene.author.url), SECRET[:10])
+    else:
+        listed = s3_keys(request, scene.author.url)
+        assert listed == [], listed
+
+
+def s3_keys(request: pytest.FixtureRequest, url: str) -> list[str]:
+    client = request.getfixturevalue("s3").client()
+    found = client.list_objects_v2(Bucket=url[len("s3://"):]).get("Contents", [])
+    return [o["Key"] for o in found]
