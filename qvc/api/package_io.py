@@ -35,7 +35,7 @@ from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Manifest, validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
 from qvc.remote import physical, target, workflows
-from qvc.remote.transfer import parallel_map
+from qvc.remote.transfer import check_remote_keys, parallel_map
 from qvc.storage.local import LocalStore
 from qvc.storage.registry import Registry
 from qvc.worktree.materialize import write_entry
@@ -180,7 +180,7 @@ def push(manifest: Manifest, name: str, registry: Where, *, dest: Dest,
         return target.url, None, top
     parents = known_parents(target.url) | known.recall(target.url, name)
     result = push_package(manifest, name, target, dest=dest, force=force, selector=selector,
-                          expected_latest=latest, known_parents=parents)
+                          expected_latest=latest, known_parents=parents, verify=True)
     known.remember(target.url, name, result.top_hash)
     return target.url, result.manifest, result.top_hash
 
@@ -188,9 +188,15 @@ def push(manifest: Manifest, name: str, registry: Where, *, dest: Dest,
 def browse(name: str, registry: Where, top_hash: str | None) -> tuple[str, Manifest, str]:
     """See :meth:`qvc.Package.browse`; returns (registry URL, manifest, top hash)."""
     validate_package_name(name)
-    source, _ = local_registry(registry)
+    source, repo = local_registry(registry)
     top = source.resolve(name, top_hash)
-    return source.url, source.read_manifest(top), top
+    manifest = source.read_manifest(top)
+    if registry is not None and repo is None:
+        # a registry others write to: like clone, read only data stored in it, so neither
+        # fetch() nor push() of what it names can reach a local file or another bucket
+        check_remote_keys(source.store, manifest.entries.values(),
+                          f"manifest {top[:12]} in {source.url}")
+    return source.url, manifest, top
 
 
 # fetch ---------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ def fetch(
 
 
 def notes(result: fetch_op.FetchResult) -> None:
-    """A rewritten remote history (refused records were logged as warnings when read)."""
+    """A rewritten remote history (refused records and skipped versions were logged as
+    warnings when read)."""
     if result.rewritten is not None:
         typer.echo(f"{result.remote} was rewritten (a forced push?): {result.rewritten} local "
                    "commit(s) are not in it")
@@ -44,4 +45,5 @@ def fetch_json(result: fetch_op.FetchResult) -> dict[str, Any]:
     return {"remote": result.remote, "package": result.package, "latest": result.latest,
             "new_versions": result.new_versions, "downloaded": result.objects,
             "bytes": result.bytes, "rewritten": result.rewritten,
-            "refused": [{"commit": r.commit_id, "reason": r.reason} for r in result.refused]}
+            "refused": [{"commit": r.commit_id, "reason": r.reason} for r in result.refused],
+            "skipped": [{"top_hash": top, "reason": why} for top, why in result.skipped.items()]}

@@ -35,6 +35,7 @@ from qvc.core.objectio import (
 from qvc.errors import CorruptObject, PathError
 from qvc.quilt.hashing import (
     CHUNKED,
+    KNOWN_TYPES,
     LEGACY_SHA256,
     Hash,
     chunk_size,
@@ -66,11 +67,12 @@ class ObjectStore:
     def name(self, h: Hash) -> str:
         """The object's path relative to the store root, '/'-separated (plain strings: this
         runs once per file in add and commit, where pathlib's parsing costs more than I/O)."""
+        digest = _digest(h)
         if h.type == CHUNKED:
-            return _fan_out(h.hex)
+            return _fan_out(digest)
         if h.type == LEGACY_SHA256:
-            return f"sha256/{_fan_out(h.hex)}"
-        return f"{h.type.lower()}/{h.hex}"
+            return f"sha256/{_fan_out(digest)}"
+        return f"{h.type.lower()}/{digest}"
 
     def path(self, h: Hash) -> Path:
         return self.root / self.name(h)
@@ -295,6 +297,20 @@ class ObjectStore:
 def _flush(root: str) -> bytes:
     sync_filesystem(root)
     return b""
+
+
+def _digest(h: Hash) -> str:
+    """``h.hex``, refused unless it is plain hex of a known type: an object name never holds
+    '/', '.' or anything else that could lead out of the store (manifests are checked when
+    parsed; this holds for hashes from anywhere else too)."""
+    try:
+        digest = h.hex if h.type in KNOWN_TYPES else ""
+    except ValueError:  # not base64 (binascii.Error is a ValueError)
+        digest = ""
+    if len(digest) not in (16, 64) or not (digest.isascii() and digest.isalnum()):
+        raise CorruptObject(f"{h.type!r} hash value {h.value[:40]!r} cannot name an object",
+                            "run 'qvc verify' to check the repository")
+    return digest
 
 
 def _fan_out(hex_digest: str) -> str:

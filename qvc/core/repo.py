@@ -314,7 +314,12 @@ class Repo:
         """(commit id, commit) from ``start`` (default HEAD) back through first parents
         (every ancestor, merges included: :mod:`qvc.core.history`)."""
         current = start or self.head_id()
+        seen: set[str] = set()
         while current:
+            if current in seen:  # impossible for records that hash to their names
+                raise RepositoryError(f"the history of {current[:12]} loops back to itself",
+                                      "run 'qvc verify' to check the repository")
+            seen.add(current)
             commit = self.commit(current)
             yield current, commit
             current = commit.parent

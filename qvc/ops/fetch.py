@@ -10,11 +10,12 @@ registry's pointer order, marked ``inferred_parent``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from qvc.core import history
 from qvc.core.repo import Commit, Repo
-from qvc.errors import BadRevision
+from qvc.errors import BadManifest, BadRevision
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.recorded import Refused, read_recorded
@@ -26,9 +27,11 @@ from qvc.remote.transfer import (
     download,
     objects_url,
 )
-from qvc.storage.registry import Registry
+from qvc.storage.registry import Registry, is_timestamp
 from qvc.sysio import crashpoints
 from qvc.sysio.progress import NoProgress, TransferProgress
+
+log = logging.getLogger("qvc")
 
 
 @dataclass
@@ -41,6 +44,8 @@ class FetchResult:
     new_versions: list[str] = field(default_factory=list)
     target_commit: str | None = None  # the local commit record of ``target``
     refused: list[Refused] = field(default_factory=list)  # damaged or hostile records
+    skipped: dict[str, str] = field(default_factory=dict)  # top hash -> why that version is
+    # not read (a damaged or hostile manifest); only the target's own damage stops a fetch
     rewritten: int | None = None  # local commits the remote's rewritten latest lacks
     objects: int = 0
     bytes: int = 0
@@ -64,8 +69,8 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
     versions = registry.versions(name)
     latest = next((top for pointer, top in versions if pointer == "latest"), None)
     if not versions:
-        raise BadRevision(f"no package {name} in {registry.url}",
-                          "check the package name and the registry with 'qvc remote list'")
+        raise registry.no_latest(
+            name, "check the package name and the registry with 'qvc remote list'")
     result = FetchResult(spec.name or spec.url, name, latest, None)
     target = registry.resolve(name, rev) if rev else latest
     wanted: dict[str, Manifest] = {}  # the target's manifest once read: read it only once
@@ -109,7 +114,7 @@ def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, s
                 raise BadRevision("a parent's version could not be stored")
             if not repo.registry.has_manifest(commit.top_hash):
                 _store_manifest(repo, registry, commit.top_hash, target, wanted)
-        except BadRevision as exc:  # its manifest is not in the registry: not a version
+        except (BadRevision, BadManifest) as exc:  # no manifest, or a damaged one: no version
             del recorded.commits[cid]
             result.refused.append(Refused(cid, exc.message))
             continue
@@ -120,16 +125,29 @@ def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, s
     known.update({c.top_hash: cid for cid, c in repo.history()})  # prefer HEAD's own
     previous: str | None = None
     for pointer, top in versions:
-        if not pointer.isdigit():
-            continue  # "latest", or a name some other tool wrote: not a version in time order
+        if not is_timestamp(pointer):
+            continue  # "latest": not a version in time order
+        if top in result.skipped:
+            continue
         if top not in commits:
             if top in known:
                 commits[top] = known[top]
             else:
-                commits[top] = _record(repo, registry, top, previous, int(pointer), result,
-                                       target, wanted)
+                try:
+                    commits[top] = _record(repo, registry, top, previous, int(pointer), result,
+                                           target, wanted)
+                except (BadRevision, BadManifest) as exc:
+                    if top == target:
+                        raise
+                    _skip(result, registry, top, exc.message)
+                    continue
         previous = commits[top]
     return commits
+
+
+def _skip(result: FetchResult, registry: Registry, top: str, reason: str) -> None:
+    result.skipped[top] = reason
+    log.warning("skipped version %s in %s: %s", top[:12], registry.url, reason)
 
 
 def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timestamp: int,

@@ -75,11 +75,14 @@ def push_package(
     selector: Selector | None = None, expected_latest: Latest | None = _READ,
     known_parents: set[str] | None = None, force: bool = False, copy: bool = True,
     progress: TransferProgress | None = None, timestamp: int | None = None,
+    verify: bool = False,
 ) -> PushResult:
     """Copy ``manifest``'s data into ``registry`` and record it as a version of ``name``.
 
     ``latest`` moves only if it is absent, in ``known_parents``, or ``force``; otherwise
-    RemoteConflict. With ``copy=False`` only the manifest and pointers are written.
+    RemoteConflict. With ``copy=False`` only the manifest and pointers are written. With
+    ``verify``, each local file is hashed before it is uploaded (files the caller named,
+    not objects of a repository, which were checked when stored).
     """
     top = manifest.top_hash()
     latest = registry.read_latest(name) if expected_latest is _READ else expected_latest
@@ -89,7 +92,7 @@ def push_package(
     if copy:
         reuse.learn_latest(name, latest)
     result = stage_version(manifest, name, registry, dest=dest, selector=selector, copy=copy,
-                           reuse=reuse, progress=progress)
+                           reuse=reuse, progress=progress, verify=verify)
     if not force:
         recheck(name, registry, latest)
     result.pointer = registry.write_pointer(name, top, timestamp)
@@ -100,12 +103,12 @@ def push_package(
 
 def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
                   selector: Selector | None, copy: bool, reuse: Reuse,
-                  progress: TransferProgress | None) -> PushResult:
+                  progress: TransferProgress | None, verify: bool = False) -> PushResult:
     """Data (unless ``copy`` is False), then the manifest: everything but the pointers."""
     top = manifest.top_hash()
     if copy:
         result = upload_data(manifest, name, registry, dest=dest, selector=selector,
-                             reuse=reuse, progress=progress or NoProgress())
+                             reuse=reuse, progress=progress or NoProgress(), verify=verify)
     else:
         if registry.store.capabilities.remote:  # a folder registry is read where the files are
             warn_unreachable(manifest)
@@ -147,8 +150,10 @@ def check_fast_forward(name: str, registry: Registry, latest: Latest | None,
 
 
 def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
-                selector: Selector | None, reuse: Reuse, progress: TransferProgress) -> PushResult:
-    """Copy entries into the registry's store; returns the manifest naming the copies."""
+                selector: Selector | None, reuse: Reuse, progress: TransferProgress,
+                verify: bool = False) -> PushResult:
+    """Copy entries into the registry's store; returns the manifest naming the copies
+    (local files hashed first with ``verify``: see :func:`push_package`)."""
     store = registry.store
     prefix = _prefix(name, dest)
     uploader = Uploader(store, prefix, progress)
@@ -167,7 +172,7 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
 
     def place(entry: Entry) -> str:
         target = _target_key(store, prefix, dest, entry)
-        with _source(entry) as source:
+        with _source(entry, verify) as source:
             return uploader.place(entry, target, source)
 
     for entry, physical in zip(todo, parallel_map(place, todo), strict=True):
@@ -199,8 +204,9 @@ class _source:
     """The local file holding an entry's bytes; data elsewhere (another bucket) is copied
     to a verified temp file first."""
 
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: Entry, verify: bool = False) -> None:
         self.entry = entry
+        self.verify = verify
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> Path:
@@ -212,6 +218,11 @@ class _source:
                     "run 'qvc verify'; 'qvc verify --repair' fetches intact copies from a "
                     "remote that has them",
                 )
+            if self.verify and hash_file(path, self.entry.hash.type) != self.entry.hash:
+                raise CorruptObject(
+                    f"{path} does not hold the bytes {self.entry.logical_key!r} names: it "
+                    "changed since it was added to the package",
+                    "set the entry again (Package.set) so its hash is taken anew")
             return path
         self._tmp = tempfile.TemporaryDirectory(prefix="qvc-push-")
         target = Path(self._tmp.name) / "object"

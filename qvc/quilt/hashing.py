@@ -42,6 +42,40 @@ class Hash:
         return base64.b64decode(self.value).hex()
 
 
+_HEX64 = frozenset("0123456789abcdef")
+_DIGEST_BYTES = {CHUNKED: 32, CRC64NVME: 8}
+
+
+def hash_problem(hash_type: object, value: object) -> str | None:
+    """Why ``{"type": hash_type, "value": value}`` is not a hash qvc can use, or None.
+
+    Values come from manifests other people write and name objects on disk, so each must have
+    exactly its type's shape: ``SHA256`` 64 lowercase hex digits, the others strict base64 of
+    their digest's length. The message never holds the raw value (it may be anything)."""
+    if hash_type not in KNOWN_TYPES:
+        return f"unknown hash type {_shown(hash_type)}"
+    if not isinstance(value, str) or not value:
+        return f"empty or missing {hash_type} hash value"
+    if hash_type == LEGACY_SHA256:
+        if len(value) == 64 and _HEX64.issuperset(value):
+            return None
+        return f"SHA256 hash value {_shown(value)} is not 64 lowercase hex digits"
+    expected = _DIGEST_BYTES[str(hash_type)]
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raw = b""
+    if len(raw) != expected or _b64(raw) != value:
+        return f"{hash_type} hash value {_shown(value)} is not base64 of {expected} bytes"
+    return None
+
+
+def _shown(value: object) -> str:
+    """``value`` quoted and cut short, safe to print."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:36] + "...'"
+
+
 def chunk_size(size: int) -> int:
     """Part size Quilt (and boto3's ChunksizeAdjuster) uses for an object of ``size`` bytes."""
     chunk = MIN_CHUNK

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qvc.errors import BadManifest, InvalidJSON, InvalidName, PathError
-from qvc.quilt.hashing import KNOWN_TYPES, Hash
+from qvc.quilt.hashing import Hash, hash_problem
 
 MAX_LINE = 1_000_000
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*/[A-Za-z0-9_][A-Za-z0-9_-]*")
@@ -47,9 +47,25 @@ _PLAIN_KEY = re.compile(
     r"[\w-][^\x00-\x1f\x7f/\\\ud800-\udfff]*(?:/[\w-][^\x00-\x1f\x7f/\\\ud800-\udfff]*)*", re.ASCII)
 
 
+# Names some file system takes for ``.git`` or ``.qvc``: any case, trailing dots or spaces
+# (Windows drops them), an NTFS stream suffix (``.git::$INDEX_ALLOCATION``), characters HFS+
+# ignores, or the 8.3 short name (``GIT~1``). A package writing into one could run code
+# through git's config (core.fsmonitor) or rewrite qvc's own state.
+_RESERVED = re.compile(r"(?:\.(?:git|qvc)[. ]*(?::.*)?|(?:git|qvc)~[0-9]+)", re.IGNORECASE)
+_HFS_IGNORED = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                              *range(0x206A, 0x2070), 0xFEFF])
+
+
+def reserved_name(name: str) -> bool:
+    """Whether the path segment ``name`` is, on some platform, ``.git`` or ``.qvc``."""
+    if "." not in name and "~" not in name:
+        return False
+    return bool(_RESERVED.fullmatch(name.translate(_HFS_IGNORED)))
+
+
 def key_problem(key: object) -> str | None:
     """Why ``key`` is not a safe logical key, or None when it is."""
-    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) and "~" not in key:
         return None
     if not isinstance(key, str) or not key:
         return "empty logical key"
@@ -64,8 +80,8 @@ def key_problem(key: object) -> str | None:
     parts = key.split("/")
     if any(p in _FORBIDDEN_SEGMENTS for p in parts):
         return "empty, '.' or '..' path segment"
-    if parts[0].casefold() == ".qvc":
-        return "logical key inside .qvc/"
+    if any(reserved_name(p) for p in parts):
+        return "path segment that names .git or .qvc"
     return None
 
 
@@ -274,8 +290,9 @@ def _entry(row: dict[str, Any], key: str, where: str) -> Entry:
         raise BadManifest(f"{where}: size must be a non-negative integer")
     if not isinstance(hash_obj, dict) or not isinstance(hash_obj.get("value"), str):
         raise BadManifest(f"{where}: missing hash")
-    if hash_obj.get("type") not in KNOWN_TYPES:
-        raise BadManifest(f"{where}: unknown hash type {hash_obj.get('type')!r}")
+    problem = hash_problem(hash_obj.get("type"), hash_obj["value"])
+    if problem:
+        raise BadManifest(f"{where}: {problem}")
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):

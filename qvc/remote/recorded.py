@@ -42,15 +42,19 @@ class Recorded:
         """The new records, each after its parents (so no local record names a missing one)."""
         done: set[str] = set()
         for start in sorted(self.new):
-            stack = [start]
+            stack, waiting = [start], set()  # waiting: its parents are being done first
             while stack:
                 cid = stack[-1]
                 if cid in done:
                     stack.pop()
                     continue
-                todo = [p for p in self.commits[cid].parents if p in self.new and p not in done]
+                # a parent already waiting would be a cycle (records hash to their names, so
+                # none can occur): it is not waited for twice, so the walk always ends
+                todo = [p for p in self.commits[cid].parents
+                        if p in self.new and p not in done and p not in waiting]
                 if todo:
                     stack.extend(todo)
+                    waiting.add(cid)
                     continue
                 stack.pop()
                 done.add(cid)

@@ -8,14 +8,13 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 from qvc.errors import PathError, UsageError
-from qvc.quilt.hashing import LEGACY_SHA256, hash_file
+from qvc.quilt.hashing import LEGACY_SHA256, hash_bytes, hash_file
 from qvc.storage.base import (
     Capabilities,
     MultipartUpload,
@@ -26,7 +25,7 @@ from qvc.storage.base import (
     check_writes,
     is_valid_key,
 )
-from qvc.sysio.fileio import fsync_dir, os_error
+from qvc.sysio.fileio import os_error
 from qvc.sysio.progress import ByteProgress
 
 
@@ -141,61 +140,111 @@ class LocalStore:
     def _write(self, key: str, fill: Callable[[BinaryIO], object], if_none_match: bool,
                if_match: str | None) -> ObjectInfo:
         """Fill a temp file beside the key, then link it (create-only) or rename it into
-        place (under the directory's lock for compare-and-swap)."""
+        place (under the directory's lock for compare-and-swap), all relative to the
+        verified folder of the key (:meth:`_open_folder`): never through a link."""
         check_writes(if_none_match, if_match)
         path = self._path(key)
-        self._make_parent(key, path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        name = path.name
+        folder = self._open_folder(key, create=True)
+        assert folder is not None
+        tmp = f".{name}.{os.urandom(4).hex()}.tmp"  # a name list() skips (_TEMP)
         try:
-            with os.fdopen(fd, "wb") as out:
+            fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
+            with os.fdopen(fd, "w+b") as out:
                 fill(out)
                 out.flush()
                 os.fsync(out.fileno())
                 os.fchmod(out.fileno(), 0o644)
                 st = os.fstat(out.fileno())
-            info = ObjectInfo(size=st.st_size, etag=_etag(st, Path(tmp)))
+                info = ObjectInfo(size=st.st_size, etag=_etag_of(out, st))
             if if_none_match:
                 try:
-                    os.link(tmp, path)
+                    os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
                 except FileExistsError:
                     raise PreconditionFailed(f"{key} already exists") from None
             elif if_match is None:
-                os.replace(tmp, path)
+                os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
             else:
-                with _dir_lock(path.parent):
-                    current = self.head(key)
-                    if current is None or current.etag != if_match:
-                        raise PreconditionFailed(f"{key} changed since it was read")
-                    os.replace(tmp, path)
+                fcntl.flock(folder, fcntl.LOCK_EX)  # released when the folder is closed
+                current = self.head(key)
+                if current is None or current.etag != if_match:
+                    raise PreconditionFailed(f"{key} changed since it was read")
+                os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+            os.fsync(folder)
         except IsADirectoryError:
             raise _nested(key) from None
         except OSError as exc:
             raise os_error(exc, path) from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        fsync_dir(path.parent)
+                os.unlink(tmp, dir_fd=folder)
+            os.close(folder)
         return info
 
-    def _make_parent(self, key: str, path: Path) -> None:
+    def _open_folder(self, key: str, create: bool) -> int | None:
+        """A descriptor of the folder holding ``key``, opened one component at a time from
+        the root without following links (made as needed with ``create``, else None when
+        missing). Each step is relative to the folder already verified, so a link planted
+        (or swapped in while we write) inside the registry never leads a write outside;
+        checking each component with lstat first would leave that race open."""
+        parts = check_key(key).split("/")[:-1]
+        if create:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise os_error(exc, self.root) from exc
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise _nested(key) from None
+            fd = os.open(self.root, _FOLDER)
+        except FileNotFoundError:
+            return None
         except OSError as exc:
-            raise os_error(exc, path.parent) from exc
+            raise os_error(exc, self.root) from exc
+        for depth, part in enumerate(parts):
+            try:
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, dir_fd=fd)
+                inner = os.open(part, _FOLDER, dir_fd=fd)
+            except FileNotFoundError:
+                os.close(fd)
+                return None
+            except OSError as exc:
+                error = self._not_folder(key, "/".join(parts[:depth + 1]), fd, part, exc)
+                os.close(fd)
+                raise error from None
+            os.close(fd)
+            fd = inner
+        return fd
+
+    def _not_folder(self, key: str, at: str, fd: int, part: str, exc: OSError) -> Exception:
+        try:
+            mode = os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode
+        except OSError:
+            return os_error(exc, self.root / at)
+        if stat.S_ISLNK(mode):
+            return PathError(f"cannot store {key!r}: {self.root / at} is a symbolic link, and "
+                             "qvc never writes through links in a folder registry",
+                             "replace the link with a real folder, or use another registry")
+        if not stat.S_ISDIR(mode):
+            return _nested(key)
+        return os_error(exc, self.root / at)
 
     def delete(self, key: str, version_id: str | None = None) -> None:
         path = self._path(key)
         if version_id is not None:
             return  # a directory keeps no versions: the id names nothing
+        folder = self._open_folder(key, create=False)
+        if folder is None:
+            return
         try:
-            path.unlink()
+            os.unlink(path.name, dir_fd=folder)
+            os.fsync(folder)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return
         except OSError as exc:
             raise os_error(exc, path) from exc
-        fsync_dir(path.parent)
+        finally:
+            os.close(folder)
 
     # physical keys and what a directory lacks ------------------------------------------------
 
@@ -231,13 +280,23 @@ class LocalStore:
 
 
 _BLOCK = 1 << 20
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 _SMALL = 1 << 16  # objects up to this size have their content's hash as ETag
-_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp(prefix=".name.", ".tmp")
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # ".NAME.XXXXXXXX.tmp", as _write names them
 
 
 def _etag(st: os.stat_result, path: Path) -> str:
     if st.st_size <= _SMALL:
         return hash_file(path, LEGACY_SHA256).value  # the SHA-256 in hex, as put() gives
+    return f"{st.st_size}-{st.st_mtime_ns}"
+
+
+def _etag_of(written: BinaryIO, st: os.stat_result) -> str:
+    """:func:`_etag` of a file just written, read back through its open file."""
+    if st.st_size <= _SMALL:
+        written.seek(0)
+        return hash_bytes(written.read(), LEGACY_SHA256).value
     return f"{st.st_size}-{st.st_mtime_ns}"
 
 
@@ -261,18 +320,3 @@ def _walk(base: Path, folder: str, prefix: str) -> Iterator[str]:
 def _nested(key: str) -> PathError:
     return PathError(f"cannot store {key!r}: a directory store cannot hold both a key and "
                      "keys under it (like 'a' and 'a/b')", "pick keys that do not nest")
-
-
-class _dir_lock:
-    """flock on a directory: serializes compare-and-swap writes between processes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)

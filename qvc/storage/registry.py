@@ -11,13 +11,15 @@ value there counts as success.
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from qvc.errors import BadRevision, RemoteConflict
+from qvc.errors import BadManifest, BadRevision, RemoteConflict
 from qvc.quilt.manifest import Manifest, is_top_hash, parse, validate_package_name
 from qvc.storage.base import ObjectNotFound, PreconditionFailed, Store
 
@@ -26,6 +28,16 @@ NAMED = ".quilt/named_packages/"
 HISTORY = ".quilt/qvc/history/"
 WORKFLOWS_CONFIG = ".quilt/workflows/config.yml"
 MIN_TIMESTAMP = 1451631600
+# a timestamp pointer's name: ASCII digits only (str.isdigit() takes '²' too), at most 12 of
+# them (quilt3 writes 10; anything longer is not a time a registry could hold)
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+log = logging.getLogger("qvc")
+
+
+def is_timestamp(pointer: str) -> bool:
+    """Whether ``pointer`` names a timestamp pointer (not ``latest`` or anything else)."""
+    return bool(_TIMESTAMP.fullmatch(pointer))
 
 
 @dataclass(frozen=True)
@@ -151,14 +163,33 @@ class Registry:
         self.store.delete(self._prefix(name) + pointer)
 
     def read_latest(self, name: str) -> Latest | None:
+        """``latest`` of a package; None if there is none, or (with a warning) if it holds
+        anything but a top hash (:meth:`resolve` tells that apart from a missing package)."""
         key = self._prefix(name) + "latest"
         info = self.store.head(key)
         if info is None:
             return None
         value = self._pointer(key)
-        if value is None or not is_top_hash(value):
+        if value is None:
+            return None
+        if not is_top_hash(value):
+            log.warning("ignored pointer 'latest' of %s in %s: it holds %s, not a top hash",
+                        name, self.url, _shown(value))
             return None
         return Latest(value, info.etag)
+
+    def no_latest(self, name: str, hint: str = "check the package name and the registry URL"
+                  ) -> BadRevision | BadManifest:
+        """The error for a package whose ``latest`` :meth:`read_latest` found none of: a
+        missing package, or a damaged pointer (not reported as a missing package)."""
+        value = self._pointer(self._prefix(name) + "latest")
+        if value is None:
+            return BadRevision(f"no package {name} in {self.url}", hint)
+        return BadManifest(
+            f"'latest' of {name} in {self.url} is damaged: it holds {_shown(value)}, "
+            "not a top hash",
+            "clone or fetch a version by its top hash with --rev, or ask the package's "
+            "author to push again")
 
     def set_latest(self, name: str, top_hash: str, expected: Latest | None,
                    force: bool = False) -> None:
@@ -181,17 +212,30 @@ class Registry:
             ) from None
 
     def versions(self, name: str) -> list[tuple[str, str]]:
-        """(pointer name, top hash) of every pointer of a package, oldest first, latest last."""
+        """(pointer name, top hash) of every pointer of a package, oldest first, latest last.
+
+        Pointers named neither ``latest`` nor a timestamp (:func:`is_timestamp`), and pointers
+        holding anything but a top hash, are left out with a warning: they never name a file
+        or a version."""
         prefix = self._prefix(name)
         result = []
         for key in self.store.list(prefix):
             pointer = key[len(prefix):]
             if "/" in pointer:
                 continue
+            if pointer != "latest" and not is_timestamp(pointer):
+                log.warning("ignored pointer %s of %s in %s: not a timestamp", _shown(pointer),
+                            name, self.url)
+                continue
             value = self._pointer(key)
-            if value and is_top_hash(value):
-                result.append((pointer, value))
-        result.sort(key=lambda p: (p[0] == "latest", p[0]))
+            if value is None:
+                continue  # deleted since listed
+            if not is_top_hash(value):
+                log.warning("ignored pointer %s of %s in %s: it holds %s, not a top hash",
+                            pointer, name, self.url, _shown(value))
+                continue
+            result.append((pointer, value))
+        result.sort(key=lambda p: (p[0] == "latest", len(p[0]), p[0]))
         return result
 
     def packages(self) -> list[str]:
@@ -209,8 +253,7 @@ class Registry:
                 raise BadRevision("a package name is needed to find 'latest'")
             latest = self.read_latest(name)
             if latest is None:
-                raise BadRevision(f"no package {name} in {self.url}",
-                                  "check the package name and the registry URL")
+                raise self.no_latest(name)
             return latest.top_hash
         rev = rev.lower()
         if is_top_hash(rev):
@@ -249,3 +292,9 @@ class Registry:
         if "latest" in doomed and remaining:
             self.store.put(prefix + "latest", remaining[-1][1].encode())
         return doomed
+
+
+def _shown(text: str) -> str:
+    """Text from a pointer, quoted and cut short: it may be anything."""
+    shown = repr(text)
+    return shown if len(shown) <= 40 else shown[:36] + "...'"

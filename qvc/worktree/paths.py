@@ -6,13 +6,15 @@ import os
 from pathlib import Path
 
 from qvc.errors import PathError
+from qvc.quilt.manifest import reserved_name
 
 
 def to_key(root: Path, cwd: Path, path: str) -> str:
     """The work-tree-relative key ('' for the root) of ``path`` given relative to ``cwd``.
 
-    Raises PathError if the path leaves the work tree, points into ``.qvc/``, or passes
-    through a symbolic link (qvc never follows links, so it never writes outside the tree).
+    Raises PathError if the path leaves the work tree, points into ``.qvc/`` or a folder some
+    platform takes for ``.git`` or ``.qvc`` (:func:`reserved_name`), or passes through a
+    symbolic link (qvc never follows links, so it never writes outside the tree).
     """
     absolute = Path(os.path.normpath(cwd / path))
     try:
@@ -26,6 +28,9 @@ def to_key(root: Path, cwd: Path, path: str) -> str:
     if key.split("/")[0] == ".qvc":
         raise PathError(f"{path} is inside .qvc/, which qvc never tracks",
                         "qvc keeps its own state there; give paths of your data files")
+    if any(reserved_name(part) for part in key.split("/")):
+        raise PathError(f"{path} is inside a folder named like .git or .qvc, which qvc never "
+                        "tracks", "give paths of your data files")
     current = root
     for part in key.split("/")[:-1]:
         current = current / part

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qvc.quilt.manifest import key_problem
+from qvc.quilt.manifest import key_problem, reserved_name
 from qvc.sysio import forking
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat, StatColumn
@@ -145,12 +145,13 @@ def _list_names(root: Path, fd: int, rules: IgnoreRules, folder: str, force: boo
     for entry, is_file in zip(entries, files, strict=True):
         key = prefix + entry.name
         if not is_file and entry.is_dir(follow_symlinks=False):
-            if not (check and rules.ignored(key, is_dir=True)) and (folder or key != ".qvc"):
+            # like git, never look inside a .git (or anything a platform takes for one)
+            if not (check and rules.ignored(key, is_dir=True)) and not reserved_name(entry.name):
                 _list_folder(root, entry.name, fd, rules, key, force, listing)
                 segment = None  # files after a subfolder start a new segment
             continue
-        if entry.name in dropped:
-            continue
+        if entry.name in dropped or reserved_name(entry.name):
+            continue  # ignored; or a .git file (a linked git work tree), never tracked
         if not is_file or (not names_ok and _bad_name(key)):
             skipped.append(key)  # symlinks, special files, names no manifest may hold
             continue

@@ -69,3 +69,37 @@ def test_records_without_a_second_parent_keep_their_old_names(repo: Repo) -> Non
     encoded = json.dumps(old_form, sort_keys=True, separators=(",", ":")).encode()
     assert commit.encode() == encoded
     assert commit.id == hashlib.sha256(encoded).hexdigest()
+
+
+def test_walks_end_even_on_a_cycle_no_record_can_hold() -> None:
+    """Records hash to their names, so no stored history can loop; the walk over fetched
+    records keeps its own guard anyway (here fed a loop directly, bypassing decode)."""
+    import threading
+
+    from qvc.remote.recorded import Recorded
+
+    a, b, c = top("ca"), top("cb"), top("cc")
+    recorded = Recorded(commits={a: Commit(top("a"), b, 1, "x", "a"),
+                                 b: Commit(top("b"), a, 2, "x", "b", {}, c),
+                                 c: Commit(top("c"), c, 3, "x", "c")},
+                        new={a, b, c})
+    walked: list[str] = []
+    worker = threading.Thread(target=lambda: walked.extend(
+        cid for cid, _ in recorded.parents_first()), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the walk loops"
+    assert sorted(walked) == sorted([a, b, c])
+
+
+def test_parents_come_first_when_a_merge_names_an_ancestor_of_its_other_parent() -> None:
+    from qvc.remote.recorded import Recorded
+
+    base, side = top("base"), top("side")
+    merge = top("merge")
+    recorded = Recorded(commits={base: Commit(top("a"), None, 1, "x", "a"),
+                                 side: Commit(top("b"), base, 2, "x", "b"),
+                                 merge: Commit(top("m"), base, 3, "x", "m", {}, side)},
+                        new={base, side, merge})
+    order = [cid for cid, _ in recorded.parents_first()]
+    assert order.index(base) < order.index(side) < order.index(merge)

@@ -9,7 +9,7 @@ import pytest
 
 from qvc.errors import BadManifest, InvalidJSON
 from qvc.quilt.hashing import CHUNKED, Hash, chunked_bytes
-from qvc.quilt.manifest import Entry, Manifest, diff, parse, validate_meta
+from qvc.quilt.manifest import Entry, Manifest, diff, key_problem, parse, validate_meta
 
 HEADER = '{"version": "v0", "message": "m"}'
 
@@ -36,6 +36,29 @@ def entry(key: str, data: bytes, meta: dict[str, Any] | None = None) -> Entry:
 def test_hostile_logical_keys_reject_the_whole_manifest(key: Any) -> None:
     with pytest.raises(BadManifest):
         parse(manifest_of(row("ok.txt"), row(key)))
+
+
+# every name some platform takes for .git or .qvc (git refuses the same in its own trees)
+RESERVED_KEYS = [
+    ".git/config", ".GIT/HEAD", "data/.Git/config", ".git./config", ".git /config",
+    ".git. . /config", "git~1/config", "GIT~2/hooks/x", "qvc~1/HEAD", "a/QVC~1/x", ".qvc",
+    "a/.qvc/HEAD", ".qvc./HEAD", ".git::$INDEX_ALLOCATION/config", "\u200c.git/config",
+    ".g\u200dit/config", ".gi\ufefft/config", ".git",
+]
+
+
+@pytest.mark.parametrize("key", RESERVED_KEYS)
+def test_keys_naming_git_or_qvc_folders_are_refused(key: str) -> None:
+    assert key_problem(key) == "path segment that names .git or .qvc"
+    with pytest.raises(BadManifest, match="names .git or .qvc"):
+        parse(manifest_of(row("ok.txt"), row(key)))
+
+
+@pytest.mark.parametrize("key", [".gitignore", ".github/workflows/ci.yml", "git/x", "x.git",
+                                 "git~/x", "agit~1", ".gitx/y", "git~1x", "data/.qvcignore"])
+def test_names_that_only_look_like_git_are_kept(key: str) -> None:
+    assert key_problem(key) is None
+    assert list(parse(manifest_of(row(key))).entries) == [key]
 
 
 @pytest.mark.parametrize("rows", [
@@ -161,6 +184,36 @@ def test_metadata_that_json_cannot_hold_is_refused(value: Any) -> None:
 @pytest.mark.parametrize("value", [None, {}, [], "s", 1.5, {"nested": {"ü": [None, True]}}])
 def test_plain_json_metadata_is_accepted(value: Any) -> None:
     assert validate_meta(value) == value
+
+
+GOOD_CHUNKED = chunked_bytes(b"x").value
+
+
+@pytest.mark.parametrize("hash_value,shown", [
+    ({"type": "SHA256", "value": "../../../outside/notes.txt"}, "'../../../outside/notes.txt'"),
+    ({"type": "SHA256", "value": "AB" * 32}, "not 64 lowercase hex"),
+    ({"type": "SHA256", "value": "ab" * 31}, "not 64 lowercase hex"),
+    ({"type": "SHA256", "value": "ab" * 32 + "\n"}, "not 64 lowercase hex"),
+    ({"type": "SHA256", "value": "ab" * 31 + "a\x00"}, "not 64 lowercase hex"),
+    ({"type": "SHA256", "value": ""}, "empty"),
+    ({"type": CHUNKED, "value": ""}, "empty"),
+    ({"type": CHUNKED, "value": "../../x"}, "not base64 of 32 bytes"),
+    ({"type": CHUNKED, "value": GOOD_CHUNKED[:-4]}, "not base64 of 32 bytes"),
+    ({"type": CHUNKED, "value": GOOD_CHUNKED[:-1] + "\x00"}, "not base64 of 32 bytes"),
+    ({"type": CHUNKED, "value": GOOD_CHUNKED + "AAAA"}, "not base64 of 32 bytes"),
+    ({"type": CHUNKED, "value": GOOD_CHUNKED.replace("=", "") + "\n="}, "not base64"),
+    ({"type": CHUNKED, "value": "ab" * 32}, "not base64 of 32 bytes"),
+    ({"type": "CRC64NVME", "value": GOOD_CHUNKED}, "not base64 of 8 bytes"),
+    ({"type": CHUNKED, "value": "x" * 5000}, "..."),
+    ({"type": "sha256", "value": "ab" * 32}, "unknown hash type"),
+    ({"type": None, "value": "ab" * 32}, "unknown hash type"),
+])
+def test_hash_values_are_checked_when_parsed(hash_value: dict[str, Any], shown: str) -> None:
+    with pytest.raises(BadManifest) as raised:
+        parse(manifest_of(row("a", hash=hash_value)))
+    message = raised.value.message
+    assert shown in message
+    assert "\n" not in message and "\x00" not in message and len(message) < 200
 
 
 def test_hash_value_types_are_preserved() -> None:

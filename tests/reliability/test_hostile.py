@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from qvc.core.repo import Commit, Repo
-from qvc.errors import BadManifest
+from qvc.errors import BadManifest, CorruptObject, PathError
 from qvc.quilt.hashing import Hash, chunked_bytes
 from qvc.quilt.manifest import Entry, parse, sort_key, top_hash
 from qvc.quilt.urls import format_s3_url
-from tests.conftest import Qvc, S3Server
+from tests.conftest import Qvc, S3Server, run_qvc_process
 from tests.reliability.helpers import assert_clean_error, contains_bytes, snapshot
 
 HEADER: dict[str, Any] = {"version": "v0", "message": "hostile"}
@@ -123,6 +123,16 @@ def _long_line(author: Author) -> tuple[bytes, str]:
     return manifest_bytes([author.entry("ok.txt"), big])
 
 
+def hashed(bad: Hash) -> Build:
+    """A package with one entry whose hash value is ``bad`` (its size that of the secret)."""
+
+    def build(author: Author) -> tuple[bytes, str]:
+        return manifest_bytes([author.entry("ok.txt"),
+                               author.entry("odd.txt", SECRET, hash=bad)])
+
+    return build
+
+
 def _linked_data(author: Author) -> tuple[bytes, str]:
     """A folder registry whose data file is a symlink to a local secret."""
     link = Path(author.url) / "data" / "link"
@@ -151,6 +161,14 @@ KEY_CASES: dict[str, Build] = {
     "file-and-folder": keys("a", "a/b.txt"),
     "nfc-nfd": keys(unicodedata.normalize("NFC", "é.txt"), unicodedata.normalize("NFD", "é.txt")),
     "duplicate": _duplicate,
+    "git-config": keys(".git/config", ".git/HEAD"),
+    "git-upper": keys(".GIT/config"),
+    "git-nested": keys("data/.git/config"),
+    "git-trailing-dot": keys(".git./config"),
+    "git-trailing-space": keys(".git /config"),
+    "git-short-name": keys("git~1/config"),
+    "qvc-short-name": keys("QVC~1/HEAD"),
+    "git-hfs-ignorable": keys("\u200c.git/config"),
 }
 FORMAT_CASES: dict[str, Build] = {
     "unknown-hash-type": _unknown_hash,
@@ -161,6 +179,12 @@ FORMAT_CASES: dict[str, Build] = {
     "truncated": mangled(lambda raw: raw[: len(raw) - 40]),
     "empty-manifest": mangled(lambda raw: b""),
     "top-hash-mismatch": _mismatch,
+    "sha256-dotdot": hashed(Hash("SHA256", "../../../outside/secret.txt")),
+    "sha256-upper": hashed(Hash("SHA256", "AB" * 32)),
+    "sha256-nul": hashed(Hash("SHA256", "ab" * 31 + "a\x00")),
+    "sha256-empty": hashed(Hash("SHA256", "")),
+    "chunked-dotdot": hashed(Hash("sha2-256-chunked", "../../../outside/secret.txt")),
+    "chunked-short": hashed(Hash("sha2-256-chunked", "AAAA")),
 }
 PHYSICAL_CASES: dict[str, Build] = {
     "file-url-outside": physical(lambda a: a.secret.as_uri(), lambda a: SECRET),
@@ -211,11 +235,12 @@ def s3_scene(root: Path, server: S3Server, bucket: str) -> Scene:
 
 # A sample of every kind of case runs in the fast tier; the whole matrix is marked slow.
 FAST = {"dotdot", "absolute", "qvc-head", "file-and-folder", "truncated", "top-hash-mismatch",
-        "file-url-outside", "other-bucket"}
-FAST_PULL = {"dotdot", "file-url-outside", "top-hash-mismatch"}
+        "file-url-outside", "other-bucket", "git-config", "git-short-name", "sha256-dotdot",
+        "chunked-short"}
+FAST_PULL = {"dotdot", "file-url-outside", "top-hash-mismatch", "git-config", "sha256-dotdot"}
 
 
-FAST_S3 = {"dotdot", "file-url-outside", "top-hash-mismatch"}
+FAST_S3 = {"dotdot", "file-url-outside", "top-hash-mismatch", "git-config", "sha256-dotdot"}
 
 
 def matrix(cases: dict[str, Build], fast: set[str], kinds: tuple[str, ...],
@@ -423,3 +448,332 @@ def test_pull_never_writes_through_a_linked_folder(tmp_path: Path, work: Path, o
     assert result.code != 0
     assert_clean_error(result.code, result.err, result.code)
     assert snapshot(outside) == before
+
+
+# names git or qvc would take for their own state ----------------------------------------------
+
+
+FSMONITOR = b'[core]\n\tfsmonitor = "touch pwned"\n'
+
+
+def _git_config(author: Author) -> tuple[bytes, str]:
+    return manifest_bytes([author.entry("ok.txt"),
+                           author.entry(".git/config", FSMONITOR),
+                           author.entry(".git/HEAD", b"ref: refs/heads/main\n")])
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_story_a_package_carrying_a_git_config_is_refused(
+        request: pytest.FixtureRequest, tmp_path: Path, qvc: Qvc, kind: str) -> None:
+    """A package whose keys hold ``.git/config`` (core.fsmonitor runs a command on the next
+    ``git status``) clones into nothing: refused, naming the key, no ``.git``, no files."""
+    scene = make_scene(kind, request, tmp_path)
+    scene.author.publish(*_git_config(scene.author))
+    before = scene.everything()
+    result = qvc("clone", scene.author.url, NAME, "dst", cwd=scene.clones, ok=False)
+    assert_clean_error(result.code, result.err, 8, "'.git/", "names .git or .qvc")
+    assert not (scene.clones / "dst").exists()
+    assert not any(p.name.lower().startswith(".git") for p in scene.clones.rglob("*"))
+    assert_untouched(scene, before)
+
+
+def test_api_browse_and_fetch_refuse_a_git_folder(tmp_path: Path) -> None:
+    import qvc as api
+
+    scene = folder_scene(tmp_path)
+    scene.author.outside.mkdir()
+    scene.author.publish(*_git_config(scene.author))
+    with pytest.raises(BadManifest, match="names .git or .qvc"):
+        api.Package.browse(NAME, scene.author.url)
+    built = api.Package()
+    payload = tmp_path / "config"
+    payload.write_bytes(FSMONITOR)
+    for key in (".git/config", "GIT~1/config", "data/.Git./hooks/x"):
+        with pytest.raises(PathError):
+            built.set(key, str(payload))
+    assert not any(p.name.lower().startswith(".git") for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("name", [".git", ".GIT", ".git.", ".git ", "git~1", "QVC~1", ".Qvc"])
+def test_add_never_tracks_files_under_a_git_named_folder(work: Path, qvc: Qvc,
+                                                         name: str) -> None:
+    folder = work / "data" / name
+    folder.mkdir()
+    (folder / "config").write_bytes(FSMONITOR)
+    qvc("add", ".", cwd=work)
+    status = json.loads(qvc("status", "--json", cwd=work).out)
+    assert not [k for k in json.dumps(status).split('"') if k.endswith("/config")]
+    explicit = qvc("add", f"data/{name}/config", cwd=work, ok=False)
+    assert_clean_error(explicit.code, explicit.err, 4, ".git or .qvc")
+    qvc("commit", "-m", "c", cwd=work)
+    assert not [k for k in qvc("ls", cwd=work).out.split() if "config" in k]
+
+
+# hash values that are not hashes -------------------------------------------------------------
+
+
+def test_verify_repair_and_checkout_never_touch_a_file_a_hash_value_names(
+        work: Path, qvc: Qvc, hostile_commit: Callable[[Build], str]) -> None:
+    top = hostile_commit(FORMAT_CASES["sha256-dotdot"])
+    repo = Repo(work)
+    commit_id = next(cid for cid, c in repo.all_commits() if c.top_hash == top)
+    outside = work.parent / "outside"
+    (outside / "secret.txt").write_bytes(SECRET)
+    before = snapshot(work.parent, exclude=(work / ".qvc",))
+    for args in (["checkout", top], ["checkout", "--force", top]):
+        result = qvc(*args, cwd=work, ok=False)
+        assert_clean_error(result.code, result.err, 8, "not 64 lowercase hex")
+        assert "'../../../outside/secret.txt'" in result.err
+    repo.set_head(commit_id, "test: a hostile version at HEAD")
+    for args in (["verify"], ["verify", "--repair"], ["status"]):
+        result = qvc(*args, cwd=work, ok=False)
+        assert "Traceback" not in result.err and result.code != 0
+    assert snapshot(work.parent, exclude=(work / ".qvc",)) == before
+    assert (outside / "secret.txt").read_bytes() == SECRET
+
+
+def test_object_names_refuse_values_shaped_like_paths(work: Path) -> None:
+    objects = Repo(work).objects
+    for bad in (Hash("SHA256", "../../x"), Hash("sha2-256-chunked", "Li4vLi4v"),
+                Hash("SHA256", "ab/" * 21 + "a"), Hash("CRC64NVME", "../x")):
+        with pytest.raises(CorruptObject):
+            objects.path(bad)
+
+
+# pointers and versions that are damaged --------------------------------------------------------
+
+
+def _pointer(author: Author, pointer: str, value: bytes) -> None:
+    author.put(f".quilt/named_packages/{NAME}/{pointer}", value)
+
+
+def _version(author: Author, content: bytes) -> str:
+    raw, top = manifest_bytes([author.entry("ok.txt", content)])
+    author.put(f".quilt/packages/{top}", raw)
+    return top
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_odd_pointer_names_and_values_are_ignored_with_a_warning(
+        request: pytest.FixtureRequest, tmp_path: Path, qvc: Qvc, kind: str) -> None:
+    scene = make_scene(kind, request, tmp_path)
+    good = _version(scene.author, b"good\n")
+    _pointer(scene.author, "1700000000", good.encode())
+    _pointer(scene.author, "latest", good.encode())
+    _pointer(scene.author, "170000000\u00b2", good.encode())  # str.isdigit() says yes
+    _pointer(scene.author, "1" * 30, good.encode())
+    _pointer(scene.author, "1700000001", b"../../../outside/secret.txt")
+    _pointer(scene.author, "1700000002", b"\xff\x00garbage")
+    cloned = qvc("clone", scene.author.url, NAME, "dst", cwd=scene.clones)
+    assert "ignored pointer '170000000\u00b2'" in cloned.err
+    assert f"ignored pointer '{'1' * 30}'" in cloned.err
+    assert "ignored pointer 1700000001" in cloned.err and "not a top hash" in cloned.err
+    assert "Traceback" not in cloned.err
+    assert (scene.clones / "dst" / "ok.txt").read_bytes() == b"good\n"
+    log = qvc("log", "--oneline", cwd=scene.clones / "dst").out
+    assert len(log.splitlines()) == 1
+    fetched = json.loads(qvc("fetch", "--json", cwd=scene.clones / "dst").out)
+    assert fetched["latest"] == good
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_garbage_latest_is_reported_as_damaged_not_missing(
+        request: pytest.FixtureRequest, tmp_path: Path, qvc: Qvc, kind: str) -> None:
+    scene = make_scene(kind, request, tmp_path)
+    good = _version(scene.author, b"good\n")
+    _pointer(scene.author, "1700000000", good.encode())
+    _pointer(scene.author, "latest", b"not a hash\n")
+    result = qvc("clone", scene.author.url, NAME, "dst", cwd=scene.clones, ok=False)
+    assert_clean_error(result.code, result.err, 8, "'latest'", "damaged", "'not a hash'")
+    assert "no package" not in result.err
+    assert not (scene.clones / "dst").exists()
+    qvc("clone", scene.author.url, NAME, "dst", "--rev", good, cwd=scene.clones)
+    assert (scene.clones / "dst" / "ok.txt").read_bytes() == b"good\n"
+
+
+@pytest.mark.parametrize("damage", ["unparsable", "hostile-key", "missing"])
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_one_bad_version_does_not_block_the_others(
+        request: pytest.FixtureRequest, tmp_path: Path, qvc: Qvc, kind: str,
+        damage: str) -> None:
+    scene = make_scene(kind, request, tmp_path)
+    good = _version(scene.author, b"good\n")
+    if damage == "hostile-key":
+        raw, bad = keys(".git/config")(scene.author)
+    else:
+        raw, bad = manifest_bytes([scene.author.entry("ok.txt", b"bad\n")])
+    if damage == "unparsable":
+        raw = raw[:-30]
+    if damage != "missing":
+        scene.author.put(f".quilt/packages/{bad}", raw)
+    newest = _version(scene.author, b"newest\n")
+    _pointer(scene.author, "1700000000", good.encode())
+    _pointer(scene.author, "1700000001", bad.encode())
+    _pointer(scene.author, "1700000002", newest.encode())
+    _pointer(scene.author, "latest", newest.encode())
+    cloned = qvc("clone", scene.author.url, NAME, "dst", "--rev", good, cwd=scene.clones)
+    assert f"skipped version {bad[:12]}" in cloned.err
+    assert (scene.clones / "dst" / "ok.txt").read_bytes() == b"good\n"
+    dst = scene.clones / "dst"
+    fetched = json.loads(qvc("fetch", "--json", cwd=dst).out)
+    assert [s["top_hash"] for s in fetched["skipped"]] == [bad]
+    assert fetched["latest"] == newest
+    qvc("pull", cwd=dst)
+    assert (dst / "ok.txt").read_bytes() == b"newest\n"
+    wanted = qvc("clone", scene.author.url, NAME, "bad", "--rev", bad, cwd=scene.clones,
+                 ok=False)
+    assert wanted.code in (2, 8) and "Traceback" not in wanted.err
+    assert not (scene.clones / "bad").exists()
+
+
+# commit records that would loop ----------------------------------------------------------------
+
+
+def _self_parent(record: bytes, commit_id: str) -> bytes:
+    raw = json.loads(record)
+    raw["parent"] = commit_id
+    return json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_a_record_naming_itself_as_parent_stops_no_command(tmp_path: Path, work: Path) -> None:
+    """A record planted in .qvc/commits whose parent is itself: every command that walks the
+    history ends with a clean error (never hangs), in a separate process with a time limit."""
+    registry = tmp_path / "registry"
+    for args in (["add", "."], ["commit", "-m", "one"], ["push", str(registry)]):
+        assert run_qvc_process(*args, cwd=work).returncode == 0
+    (work / "README.md").write_text("changed\n")
+    for args in (["add", "."], ["commit", "-m", "two"]):
+        assert run_qvc_process(*args, cwd=work).returncode == 0
+    repo = Repo(work)
+    head = repo.head_id()
+    assert head is not None
+    record = repo.paths.commits / head
+    record.chmod(0o644)
+    record.write_bytes(_self_parent(record.read_bytes(), head))
+    for args in (["status"], ["log"], ["log", "--graph"], ["push", str(registry)], ["verify"]):
+        done = run_qvc_process(*args, cwd=work, timeout=60)
+        assert done.returncode != 0, args
+        assert_clean_error(done.returncode, done.stderr, 3, "damaged")
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_registry_record_naming_itself_as_parent_is_refused(
+        request: pytest.FixtureRequest, tmp_path: Path, qvc: Qvc, kind: str) -> None:
+    scene = make_scene(kind, request, tmp_path)
+    good = _version(scene.author, b"good\n")
+    _pointer(scene.author, "1700000000", good.encode())
+    _pointer(scene.author, "latest", good.encode())
+    record = Commit(good, None, 1, "mallory", "loop")
+    looped = _self_parent(record.encode(), record.id)
+    scene.author.put(f".quilt/qvc/history/{NAME}/{record.id}", looped)
+    cloned = qvc("clone", scene.author.url, NAME, "dst", cwd=scene.clones)
+    assert f"refused commit record {record.id[:12]}" in cloned.err
+    dst = scene.clones / "dst"
+    assert (dst / "ok.txt").read_bytes() == b"good\n"
+    for args in (["status"], ["log"], ["fetch"]):
+        assert "Traceback" not in qvc(*args, cwd=dst).err
+
+
+# a folder registry with planted links ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("planted", [
+    ".quilt/named_packages/test",  # the namespace folder of the pointers
+    ".quilt/named_packages",
+    ".quilt/packages",  # manifests
+    ".quilt/qvc",  # commit records
+    "test",  # the data prefix test/pkg/
+    "test/pkg",
+])
+@pytest.mark.parametrize("fresh", [True, False], ids=["first-push", "second-push"])
+def test_push_never_writes_through_a_link_in_a_folder_registry(
+        tmp_path: Path, work: Path, outside: Path, qvc: Qvc, planted: str, fresh: bool) -> None:
+    registry = tmp_path / "registry"
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "one", cwd=work)
+    if not fresh:
+        qvc("push", str(registry), cwd=work)
+        (work / "README.md").write_text("two\n")
+        qvc("add", ".", cwd=work)
+        qvc("commit", "-m", "two", cwd=work)
+    link = registry / planted
+    if link.exists():
+        import shutil
+
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    before = snapshot(outside)
+    result = qvc("push", str(registry), cwd=work, ok=False)
+    if planted == ".quilt/packages" and not fresh:  # reading latest's manifest fails first
+        assert_clean_error(result.code, result.err, 2, "no manifest")
+    else:
+        assert_clean_error(result.code, result.err, 4, "symbolic link", planted)
+    assert snapshot(outside) == before
+
+
+def test_a_linked_latest_is_replaced_not_written_through(tmp_path: Path, work: Path,
+                                                         outside: Path, qvc: Qvc) -> None:
+    registry = tmp_path / "registry"
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "one", cwd=work)
+    qvc("push", str(registry), cwd=work)
+    latest = registry / ".quilt" / "named_packages" / NAME / "latest"
+    top = latest.read_bytes()
+    (outside / "latest").write_bytes(top)
+    latest.unlink()
+    latest.symlink_to(outside / "latest")
+    (work / "README.md").write_text("two\n")
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "two", cwd=work)
+    before = snapshot(outside)
+    result = qvc("push", str(registry), cwd=work, ok=False)
+    assert "Traceback" not in result.err
+    assert snapshot(outside) == before
+    if result.code == 0:
+        assert not latest.is_symlink() and latest.read_bytes() != top
+
+
+# the Python API over hostile registries --------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["file-url-outside", "file-url-dotdot", "other-bucket"])
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_api_browse_applies_the_physical_key_check_of_clone(
+        request: pytest.FixtureRequest, tmp_path: Path, kind: str, case: str) -> None:
+    """A browsed remote manifest naming a local file (or another bucket) is refused, so
+    neither ``fetch()`` copies the secret in nor ``push()`` uploads it elsewhere."""
+    import qvc as api
+
+    scene = make_scene(kind, request, tmp_path)
+    scene.author.publish(*PHYSICAL_CASES[case](scene.author))
+    before = scene.everything()
+    with pytest.raises(BadManifest, match="points outside"):
+        api.Package.browse(NAME, scene.author.url)
+    assert_untouched(scene, before)
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_api_push_verifies_local_files_before_uploading(
+        request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> None:
+    import qvc as api
+
+    scene = make_scene(kind, request, tmp_path)
+    source = tmp_path / "source.txt"
+    source.write_bytes(b"as hashed\n")
+    pkg = api.Package().set("a.txt", str(source))
+    assert pkg.top_hash
+    source.write_bytes(SECRET[: len(b"as hashed\n")])  # same size, other bytes
+    with pytest.raises(CorruptObject, match="changed since"):
+        pkg.push(NAME, scene.author.url, force=True)
+    if kind == "folder":
+        assert not contains_bytes(Path(scene.author.url), SECRET[:10])
+    else:
+        listed = s3_keys(request, scene.author.url)
+        assert listed == [], listed
+
+
+def s3_keys(request: pytest.FixtureRequest, url: str) -> list[str]:
+    client = request.getfixturevalue("s3").client()
+    found = client.list_objects_v2(Bucket=url[len("s3://"):]).get("Contents", [])
+    return [o["Key"] for o in found]
