@@ -191,9 +191,10 @@ def browse(name: str, registry: Where, top_hash: str | None) -> tuple[str, Manif
     source, repo = local_registry(registry)
     top = source.resolve(name, top_hash)
     manifest = source.read_manifest(top)
-    if registry is not None and repo is None:
-        # a registry others write to: like clone, read only data stored in it, so neither
-        # fetch() nor push() of what it names can reach a local file or another bucket
+    if registry is not None and repo is None and source.store.capabilities.remote:
+        # a bucket others write to: like clone, read only data stored in it, so neither
+        # fetch() nor push() of what it names can reach a local file or another bucket. A
+        # folder registry is a local one, as in quilt3: build() records local files there
         check_remote_keys(source.store, manifest.entries.values(),
                           f"manifest {top[:12]} in {source.url}")
     return source.url, manifest, top
