@@ -42,7 +42,7 @@ from qvc.quilt.hashing import (
     hash_bytes,
     hash_file,
 )
-from qvc.sysio import forking
+from qvc.sysio import forking, reflink
 from qvc.sysio.fileio import SMALL_BATCH, os_error, sync_filesystem, sync_written
 from qvc.sysio.filestat import FileStat
 
@@ -239,17 +239,21 @@ class ObjectStore:
         self._note_written(final)
 
     def _add_large(self, fd: int, size: int) -> Hash:
-        """Copy to a temp file while the parts hash (:func:`copy_hashing`), then publish."""
+        """Reflink the file to a temp file and hash that snapshot (qvc.sysio.reflink), or,
+        where the filesystem cannot, copy it while the parts hash (:func:`copy_hashing`);
+        then publish."""
         out, tmp = self._temp()
         try:
-            digests = copy_hashing(fd, out, chunk_size(size))
+            if reflink.clone_fd(fd, out):
+                h = hash_file(tmp, CHUNKED)  # the clone, not the file: it cannot change
+            else:
+                h = Hash(CHUNKED, combine(copy_hashing(fd, out, chunk_size(size))))
             os.fchmod(out, COMPLETE)
         except BaseException:
             os.close(out)
             os.unlink(tmp)
             raise
         os.close(out)
-        h = Hash(CHUNKED, combine(digests))
         if is_complete(f"{self.root}/{self.name(h)}", size):
             os.unlink(tmp)
         else:
