@@ -29,8 +29,9 @@ _PROBE_BYTES = 4096  # one block: some filesystems refuse to clone an empty file
 def clone_fd(src: int, dst: int) -> bool:
     """Make the file open for writing at ``dst`` a reflink of the whole file at ``src``;
     False when this filesystem (or this pair of files) cannot, leaving ``dst`` unchanged.
-    Other errors (a full disk, an I/O error) are raised."""
-    if not sys.platform.startswith("linux"):
+    Other errors (a full disk, an I/O error) are raised. ``QVC_REFLINK=0`` in the
+    environment turns reflinks off (copies everywhere, e.g. to compare the two)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QVC_REFLINK") == "0":
         return False
     import fcntl  # only on POSIX systems
 

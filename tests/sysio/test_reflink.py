@@ -45,7 +45,13 @@ def mount_xfs(where: Path, size: str = "512M") -> Path:
 
 
 def unmount(mnt: Path) -> None:
-    subprocess.run(["umount", str(mnt)], check=False)
+    """Unmount (the loop device goes with it); a mount left behind fails the test."""
+    if Path.cwd().is_relative_to(mnt):
+        os.chdir(mnt.parent)  # the in-process CLI runs from inside: the mount would be busy
+    done = subprocess.run(["umount", str(mnt)], capture_output=True, text=True)
+    if done.returncode != 0:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+        raise AssertionError(f"umount {mnt} failed: {done.stderr.strip()}")
 
 
 @pytest.fixture
