@@ -245,7 +245,7 @@ class ObjectStore:
         out, tmp = self._temp()
         try:
             if reflink.clone_fd(fd, out):
-                h = hash_file(tmp, CHUNKED)  # the clone, not the file: it cannot change
+                h = hash_large(tmp, CHUNKED, size)  # the clone: it cannot change
             else:
                 h = Hash(CHUNKED, combine(copy_hashing(fd, out, chunk_size(size))))
             os.fchmod(out, COMPLETE)
@@ -294,6 +294,21 @@ class ObjectStore:
         os.close(fd)
         os.chmod(name, 0o644)
         return Path(name)
+
+
+def hash_large(path: str | os.PathLike[str], hash_type: str, size: int) -> Hash:
+    """:func:`hash_file` of a large file of ``size`` bytes, its parts hashed by the threads
+    of a copying add (:func:`copy_hashing`); a file of another size gets the hash of what it
+    holds, which then differs from any name it should have."""
+    if hash_type != CHUNKED:
+        return hash_file(path, hash_type)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if os.fstat(fd).st_size != size:
+            return hash_file(path, hash_type)
+        return Hash(CHUNKED, combine(copy_hashing(fd, None, chunk_size(size))))
+    finally:
+        os.close(fd)
 
 
 def _flush(root: str) -> bytes:

@@ -21,13 +21,13 @@ from typing import Literal
 from qvc.core.head import move_head
 from qvc.core.index import Index
 from qvc.core.indexfile import Version
-from qvc.core.objects import SMALL
+from qvc.core.objects import SMALL, hash_large
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, content_matches, differs, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree, PathError
 from qvc.git import pin
 from qvc.ops import verify as verify_op
-from qvc.quilt.hashing import Hash, hash_bytes, hash_file
+from qvc.quilt.hashing import Hash, hash_bytes
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import remotes
 from qvc.sysio import crashpoints
@@ -223,7 +223,7 @@ def _intact(repo: Repo, entry: Entry) -> bytes | Literal[False] | None:
         if entry.size > SMALL:
             if not objects.has(h, entry.size):
                 return None
-            return b"" if hash_file(objects.path(h), h.type) == h else False
+            return b"" if hash_large(objects.path(h), h.type, entry.size) == h else False
         data = _read_small(f"{objects.root}/{objects.name(h)}", entry.size)
     except OSError:
         return None
