@@ -96,6 +96,7 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QVC_AUTHOR_NAME": "Bench",
            "QVC_AUTHOR_EMAIL": "bench@example.com", "HOME": str(work),
            "QVC_CONFIG_DIR": str(work / "conf")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules compiled once
     rows: dict[str, dict[str, float]] = {}
     try:
         image_size = max(3 * size + 512 * MiB, 600 * MiB)

@@ -99,6 +99,7 @@ def main() -> int:
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules compiled once
     server = None
     results: dict[str, dict[str, float]] = {}
     try:

@@ -76,6 +76,7 @@ def test_sparse_clone_commits_and_pushes_and_a_full_clone_pulls_it(
     assert set(v1) == set(DATA)  # the version holds every key
     assert not any(stored(bob, k, v1[k]) for k in DATA if k not in SELECTED)
     assert clean(qvc, bob)
+    assert "not downloaded" in qvc("verify", cwd=bob).out  # not damage: exit 0
     assert qvc("sparse", "list", cwd=bob).out.split() == ["images/2024", "labels.csv"]
 
     (bob / "images/2024/b.bin").write_bytes(b"B" * 2000)
@@ -88,6 +89,7 @@ def test_sparse_clone_commits_and_pushes_and_a_full_clone_pulls_it(
     v2 = entries(qvc, bob)
     for key in ("images/2023/a.bin", "other/x.txt"):  # kept exactly as in the parent
         assert v2[key] == v1[key]
+    qvc("verify", cwd=bob)
     pushed = json.loads(qvc("push", "--json", cwd=bob).out)
     assert pushed["uploaded"] == 2 and pushed["bytes"] == 2003
 
