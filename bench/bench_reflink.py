@@ -102,7 +102,11 @@ def main() -> int:
         image_size = max(3 * size + 512 * MiB, 600 * MiB)
         subprocess.run(["truncate", "-s", str(image_size), str(image)], check=True)
         subprocess.run(["mkfs.xfs", "-q", "-m", "reflink=1", str(image)], check=True)
-        subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], check=True)
+        mounted = subprocess.run(["mount", "-o", "loop", str(image), str(mnt)],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            print(f"cannot loop-mount the XFS image: {mounted.stderr.strip()}", file=sys.stderr)
+            return 2
         try:
             print(f"load average {os.getloadavg()[0]:.2f}; file {size // MiB} MiB on XFS "
                   "(reflink=1, loop-mounted)")
