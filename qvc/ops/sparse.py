@@ -65,8 +65,8 @@ def change(repo: Repo, paths: list[str] | None, *, cwd: Path, add: bool = False,
         index.sparse = new
         writes: list[str] = []
         if wanted:
-            assert head is not None  # tracked keys outside a selection come from a commit
-            writes, stats = put_files(repo, index, wanted, [], head.top_hash, progress)
+            top = head.top_hash if head else ""  # objects missing here come from this version
+            writes, stats = put_files(repo, index, wanted, [], top, progress)
             for key, st in stats.items():
                 index.set_stat(key, st)
         for key in lost:
