@@ -36,6 +36,7 @@ from qvc.cli import (
     remote,
     reset,
     restore,
+    sparse,
     status,
     tag,
     verify,
@@ -76,6 +77,11 @@ remote.group.command("add")(remote.add)
 remote.group.command("list")(remote.list_)
 remote.group.command("remove")(remote.remove)
 remote.group.command("default")(remote.default)
+app.add_typer(sparse.group, name="sparse")
+sparse.group.command("set")(sparse.set_)
+sparse.group.command("add")(sparse.add)
+sparse.group.command("list")(sparse.list_)
+sparse.group.command("disable")(sparse.disable)
 
 if hasattr(typer, "TyperException"):  # typer vendors its own click; errors derive from these
     _CLICK_ERRORS: tuple[type[Exception], ...] = (typer.TyperException,)

@@ -106,11 +106,17 @@ def ls_(
     rev: str | None = typer.Argument(None, help="Revision (default HEAD)."),
     long: bool = typer.Option(False, "--long", "-l", help="Show size and hash too."),
     as_json: bool = JSON_OPTION,
+    remote: bool = typer.Option(False, "--remote",
+                                help="List a version of the default remote (REV: a top hash, "
+                                "default its latest), reading its manifest only."),
 ) -> None:
     """List the logical keys of a commit."""
     from qvc.ops import log as log_op
 
-    m = log_op.show(repo_here(), rev).manifest
+    if remote:
+        m = log_op.remote_manifest(repo_here(), rev)
+    else:
+        m = log_op.show(repo_here(), rev).manifest
     if as_json:
         emit_json(entries_json(m))
         return

@@ -40,12 +40,17 @@ def status(
             "modified": s.modified, "deleted": s.deleted, "untracked": s.untracked,
             "skipped": s.skipped, "remote": _remote_json(result.remote),
             "latest": result.latest, "older_version": result.latest is not None,
+            "storage": result.storage,
+            "sparse": list(result.sparse) if result.sparse is not None else None,
         })
         return
     if result.head is None:
         typer.echo(f"On package {result.package}\n\nNo commits yet\n")
     else:
         typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
+    typer.echo("Storage: " + ("reflinks (files share blocks with .qvc/objects)"
+                              if result.storage == "reflink" else "copies (no reflinks here)")
+               + ("" if result.sparse is None else "; sparse: " + " ".join(result.sparse)))
     if result.latest is not None:
         typer.echo(f"HEAD is at an older version ({short(result.head)}); "
                    "'qvc checkout latest' returns")

@@ -50,8 +50,9 @@ def verify(
         typer.echo(f"checked {result.commits} version(s), {result.manifests} manifest(s), "
                    f"{result.objects} object(s), {result.bytes} bytes")
         if result.not_downloaded:
-            typer.echo(f"{result.not_downloaded} object(s) of older registry versions are not "
-                       "downloaded yet (checkout fetches them when needed)")
+            typer.echo(f"{result.not_downloaded} object(s) of older registry versions or of "
+                       "keys outside the sparse selection are not downloaded (checkout and "
+                       "'qvc sparse add PATH' fetch them when needed)")
     if not result.ok:
         hint = ("push the versions again from a work tree whose objects verify" if remote else
                 "'qvc verify --repair' fetches intact copies from a remote that has them")

@@ -18,6 +18,7 @@ from qvc.core.index import Index, Row
 from qvc.core.indexfile import Version
 from qvc.core.objects import SMALL, ObjectStore
 from qvc.core.repo import Repo
+from qvc.core.sparse import keep
 from qvc.core.workspace import compare, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree
 from qvc.quilt.hashing import hash_file
@@ -54,8 +55,8 @@ def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None =
     old = repo.manifest(head.top_hash) if head else Manifest()
     new = new or repo.manifest(repo.commit(target_id).top_hash)
     delta = diff(old, new)
-    write = delta.added + delta.modified + [b for _, b in delta.renamed]
-    remove = delta.removed + [a for a, _ in delta.renamed]
+    write = keep(index.sparse, delta.added + delta.modified + [b for _, b in delta.renamed])
+    remove = keep(index.sparse, delta.removed + [a for a, _ in delta.renamed])
     in_the_way = {k for k in write if k in set(status.untracked) | set(status.skipped)}
     if head is None and repo.paths.cloning.exists():
         in_the_way -= set(status.untracked)  # the killed clone's own files: rewritten below

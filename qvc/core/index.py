@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from qvc.core import indexfile
 from qvc.core.indexfile import ABSENT, Columns, DamagedIndex, Version, parse_version
+from qvc.core.sparse import Selection
 from qvc.errors import RepositoryError
 from qvc.quilt.manifest import Manifest, sort_key
 from qvc.sysio.fileio import atomic_write
@@ -56,6 +57,7 @@ class Index:
         self._pos: dict[str, int] | None = None
         self._unsorted = False  # rows appended to ``base`` out of walk order
         self.rows = Rows(self)
+        self.sparse: Selection | None = None  # set by Repo.load_index (qvc.core.sparse)
 
     @classmethod
     def load(cls, path: Path) -> Index:
@@ -109,6 +111,11 @@ class Index:
                 yield key
         pos = self.pos
         yield from (k for k, row in changed.items() if row is not None and k not in pos)
+
+    def skips(self, key: str) -> bool:
+        """Whether ``key`` is outside the sparse selection: present and unchanged whatever
+        the work tree holds at its path."""
+        return self.sparse is not None and not self.sparse.selects(key)
 
     def untouched(self) -> bool:
         """The columns are the whole truth, in walk order (no row decoded and changed, none

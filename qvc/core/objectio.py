@@ -15,6 +15,8 @@ from qvc.sysio.fileio import os_error
 COMPLETE = 0o444  # the mode of a finished object, and only of a finished one
 RING = 6  # part buffers in flight while copying a large file
 DIRECT_ALIGN = 4096  # what direct I/O needs of buffers, offsets and lengths (at most)
+_DONE: Future[None] = Future()  # a write that is not done: hashing only
+_DONE.set_result(None)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
@@ -55,9 +57,10 @@ def write_complete(out: int, data: bytes, path: str) -> None:
     os.close(out)
 
 
-def copy_hashing(src: int, out: int, part: int) -> list[bytes]:
+def copy_hashing(src: int, out: int | None, part: int) -> list[bytes]:
     """Copy ``src`` to ``out`` while the ``part``-byte parts hash in two threads and a third
-    writes them; returns the parts' SHA-256 digests.
+    writes them; returns the parts' SHA-256 digests. With ``out`` None, only hash them (a
+    reflinked object: qvc.sysio.reflink).
 
     A small ring of reused, page-aligned part buffers (filled with readv) keeps memory bounded.
     The copy is written with direct I/O where the file system allows it (:class:`_PartWriter`):
@@ -65,7 +68,7 @@ def copy_hashing(src: int, out: int, part: int) -> list[bytes]:
     the copy costs neither the kernel's page allocation (which on some machines takes longer
     than the copy itself) nor a later flush of a gigabyte of dirty pages."""
     ring = [mmap.mmap(-1, part) for _ in range(RING)]
-    writer = _PartWriter(out, direct=part % DIRECT_ALIGN == 0)
+    writer = _PartWriter(out, direct=part % DIRECT_ALIGN == 0) if out is not None else None
     with ThreadPoolExecutor(2) as hashers, ThreadPoolExecutor(1) as writes:
         digests: list[Future[bytes]] = []
         written: list[Future[None]] = []
@@ -79,7 +82,8 @@ def copy_hashing(src: int, out: int, part: int) -> list[bytes]:
             if not view:
                 break
             digests.append(hashers.submit(_sha256_digest, view))
-            written.append(writes.submit(writer.write, view, offset))
+            written.append(writes.submit(writer.write, view, offset) if writer is not None
+                           else _DONE)
             offset += len(view)
         for future in written:
             future.result()

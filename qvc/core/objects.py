@@ -43,7 +43,7 @@ from qvc.quilt.hashing import (
     hash_bytes,
     hash_file,
 )
-from qvc.sysio import forking
+from qvc.sysio import forking, reflink
 from qvc.sysio.fileio import SMALL_BATCH, os_error, sync_filesystem, sync_written
 from qvc.sysio.filestat import FileStat
 
@@ -241,17 +241,21 @@ class ObjectStore:
         self._note_written(final)
 
     def _add_large(self, fd: int, size: int) -> Hash:
-        """Copy to a temp file while the parts hash (:func:`copy_hashing`), then publish."""
+        """Reflink the file to a temp file and hash that snapshot (qvc.sysio.reflink), or,
+        where the filesystem cannot, copy it while the parts hash (:func:`copy_hashing`);
+        then publish."""
         out, tmp = self._temp()
         try:
-            digests = copy_hashing(fd, out, chunk_size(size))
+            if reflink.clone_fd(fd, out):
+                h = hash_large(tmp, CHUNKED, size)  # the clone: it cannot change
+            else:
+                h = Hash(CHUNKED, combine(copy_hashing(fd, out, chunk_size(size))))
             os.fchmod(out, COMPLETE)
         except BaseException:
             os.close(out)
             os.unlink(tmp)
             raise
         os.close(out)
-        h = Hash(CHUNKED, combine(digests))
         if is_complete(f"{self.root}/{self.name(h)}", size):
             os.unlink(tmp)
         else:
@@ -292,6 +296,21 @@ class ObjectStore:
         os.close(fd)
         os.chmod(name, 0o644)
         return Path(name)
+
+
+def hash_large(path: str | os.PathLike[str], hash_type: str, size: int) -> Hash:
+    """:func:`hash_file` of a large file of ``size`` bytes, its parts hashed by the threads
+    of a copying add (:func:`copy_hashing`); a file of another size gets the hash of what it
+    holds, which then differs from any name it should have."""
+    if hash_type != CHUNKED:
+        return hash_file(path, hash_type)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if os.fstat(fd).st_size != size:
+            return hash_file(path, hash_type)
+        return Hash(CHUNKED, combine(copy_hashing(fd, None, chunk_size(size))))
+    finally:
+        os.close(fd)
 
 
 def _flush(root: str) -> bytes:

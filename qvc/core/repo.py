@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qvc.core import reflog
+from qvc.core import reflog, sparse
 from qvc.core.index import Index
 from qvc.core.objects import ObjectStore
+from qvc.core.sparse import Selection
 from qvc.errors import AlreadyARepository, BadRevision, NoCommits, NotARepository, RepositoryError
 from qvc.quilt.manifest import Manifest, is_top_hash, validate_package_name
 from qvc.storage.local import LocalStore
@@ -176,6 +177,11 @@ class Layout:
         return self.dot / "CLONING"
 
     @property
+    def sparse(self) -> Path:
+        """The sparse selection (qvc.core.sparse); absent: the work tree holds every key."""
+        return self.dot / "sparse"
+
+    @property
     def tracking(self) -> Path:
         """What each remote's ``latest`` was when last fetched."""
         return self.dot / "tracking.json"
@@ -250,7 +256,12 @@ class Repo:
         head = self.head_id()
         if index.head != head:
             index.follow_head(head, self.manifest(self.commit(head).top_hash) if head else None)
+        index.sparse = self.selection()
         return index
+
+    def selection(self) -> Selection | None:
+        """The keys this work tree holds (qvc.core.sparse); None: all of them."""
+        return sparse.read(self.paths.sparse)
 
     def save_index(self, index: Index) -> None:
         index.save(self.paths.index)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qvc.core.index import RACY_WINDOW_NS, Index
+from qvc.core.sparse import narrow
 from qvc.quilt.hashing import hash_file
 from qvc.quilt.manifest import Entry
 from qvc.sysio.filestat import FileStat
@@ -90,7 +91,9 @@ class Status:
 
 
 def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = None) -> Status:
-    """Work tree against the index (and the index against HEAD)."""
+    """Work tree against the index (and the index against HEAD); keys outside the sparse
+    selection (qvc.core.sparse) are neither looked at nor reported."""
+    tree = narrow(tree, index.sparse)
     result = Status(skipped=sorted(tree.skipped))
     added, modified, deleted = index.staged_changes()
     result.staged_added, result.staged_modified, result.staged_deleted = added, modified, deleted
@@ -101,7 +104,7 @@ def compare(root: Path, index: Index, tree: Walk, keys: Iterable[str] | None = N
         if suspects is not None else tree.files)  # only the suspects' stats, if that is all
     tracked: Iterable[str] = walked if suspects is not None else index.tracked()
     for key in sorted(keys if keys is not None else tracked):
-        if not index.is_tracked(key):
+        if not index.is_tracked(key) or index.skips(key):
             continue
         # tracked files stay tracked if ignored; never through a symlinked folder
         st = walked.get(key) or stat_path(root, key, check_parents=True)

@@ -16,6 +16,7 @@ from qvc.core.index import Index
 from qvc.core.indexfile import Version
 from qvc.core.objectbatch import add_files
 from qvc.core.repo import Repo
+from qvc.core.sparse import narrow
 from qvc.core.workspace import changed_rows, content_matches, stat_path
 from qvc.errors import DirtyWorkTree, PathError
 from qvc.quilt.hashing import Hash
@@ -89,6 +90,9 @@ def _add_one(
 ) -> None:
     target = repo.root / key if key else repo.root
     files: dict[str, FileStat | None] = {}
+    if key and index.sparse is not None and not index.sparse.touches(key):
+        raise PathError(f"{shown} is outside this work tree's sparse selection",
+                        f"select it first with 'qvc sparse add {shown}'")
     if key and stat_path(repo.root, key) is not None:
         validate_key(key)  # a name no manifest may hold (the walk skips these silently)
         if not force and rules.ignored_path(key):
@@ -113,13 +117,13 @@ def _add_folder(
     result: AddResult, count: _Count, tracked_only: bool,
 ) -> None:
     """Stage a folder's files as walked (no object per file: a million files must fit)."""
-    tree = walk(repo.root, rules, key, force=force)
+    tree = narrow(walk(repo.root, rules, key, force=force), index.sparse)
     if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, count):
         return
     walked = set(tree.keys)
     # Tracked files stay tracked when a .qvcignore starts to match them (as in git).
     extra = [k for k in index.tracked() if under(k, key) and k not in walked
-             and stat_path(repo.root, k, check_parents=True) is not None]
+             and not index.skips(k) and stat_path(repo.root, k, check_parents=True) is not None]
     files: Iterable[tuple[str, FileStat | None]] = itertools.chain(
         tree.items(), ((k, None) for k in extra))
     todo = len(tree.keys) + len(extra)
@@ -135,7 +139,8 @@ def _add_folder(
 def _stage_gone(index: Index, root: Path, key: str, present: set[str],
                 result: AddResult) -> None:
     """Stage the deletion of tracked files under ``key`` that are no longer there."""
-    for gone in [k for k in index.tracked() if under(k, key) and k not in present]:
+    for gone in [k for k in index.tracked()
+                 if under(k, key) and k not in present and not index.skips(k)]:
         if stat_path(root, gone, check_parents=True) is None:
             index.stage_delete(gone)
             result.removed.append(gone)
@@ -237,7 +242,7 @@ def rm(
         repo.save_index(index)
         if not cached:
             for k in result.removed:
-                if stat_path(repo.root, k, check_parents=True) is None:
+                if index.skips(k) or stat_path(repo.root, k, check_parents=True) is None:
                     continue  # gone, not a regular file, or behind a symlinked folder
                 try:
                     (repo.root / k).unlink()

@@ -21,13 +21,13 @@ from typing import Literal
 from qvc.core.head import move_head
 from qvc.core.index import Index
 from qvc.core.indexfile import Version
-from qvc.core.objects import SMALL
+from qvc.core.objects import SMALL, hash_large
 from qvc.core.repo import Repo
 from qvc.core.workspace import compare, content_matches, differs, stat_path
 from qvc.errors import CorruptObject, DirtyWorkTree, PathError
 from qvc.git import pin
 from qvc.ops import verify as verify_op
-from qvc.quilt.hashing import Hash, hash_bytes, hash_file
+from qvc.quilt.hashing import Hash, hash_bytes
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import remotes
 from qvc.sysio import crashpoints
@@ -64,12 +64,17 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
         result = CheckoutResult(commit_id, repo.commit(commit_id).top_hash, paths_only=bool(paths))
         if paths:
             keys = _selected(repo, target, paths, cwd)
-            wanted = {k: target.entries[k] for k in keys if k in target.entries}
+            wanted = {k: target.entries[k] for k in keys
+                      if k in target.entries and not index.skips(k)}
+            if keys and not wanted:
+                raise PathError(f"{', '.join(paths)} is outside this work tree's sparse "
+                                "selection", f"select it first with 'qvc sparse add {paths[0]}'")
             doomed: list[str] = []
         else:
-            wanted = target.entries
+            wanted = {k: e for k, e in target.entries.items() if not index.skips(k)}
             doomed = [k for k, row in index.rows.items()
-                      if row.staged is not None and k not in wanted]
+                      if row.staged is not None and k not in target.entries
+                      and not index.skips(k)]
         if not force:
             _refuse_dirty(repo, index, wanted, paths and list(wanted))
         writes, stats = put_files(repo, index, wanted, doomed, result.top_hash, progress)
@@ -90,7 +95,11 @@ def put_files(repo: Repo, index: Index, wanted: dict[str, Entry], doomed: list[s
     ``doomed``, durably, touching no file before every object needed is verified (fetched
     from the default remote's version ``top`` if damaged or missing). Returns the keys
     written and the stat of every wanted file (those already equal to their entry included).
+    Keys outside the sparse selection (qvc.core.sparse) are neither written nor removed.
     """
+    if index.sparse is not None:
+        wanted = {k: e for k, e in wanted.items() if not index.skips(k)}
+        doomed = [k for k in doomed if not index.skips(k)]
     writes, stats = _plan(repo, index, wanted)
     kept = _ensure_objects(repo, top, [wanted[k] for k in writes])
     crashpoints.reach("checkout.before_files")
@@ -214,7 +223,7 @@ def _intact(repo: Repo, entry: Entry) -> bytes | Literal[False] | None:
         if entry.size > SMALL:
             if not objects.has(h, entry.size):
                 return None
-            return b"" if hash_file(objects.path(h), h.type) == h else False
+            return b"" if hash_large(objects.path(h), h.type, entry.size) == h else False
         data = _read_small(f"{objects.root}/{objects.name(h)}", entry.size)
     except OSError:
         return None

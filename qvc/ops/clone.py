@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from qvc.core import sparse
 from qvc.core.fastforward import put_files, record_tree, write_files
 from qvc.core.index import Index
 from qvc.core.repo import Repo
-from qvc.errors import BadRevision, Interrupted, UsageError
+from qvc.core.sparse import Selection, keep
+from qvc.errors import BadRevision, Interrupted, PathError, UsageError
 from qvc.git import pin
 from qvc.git.gitlink import link_work_tree
 from qvc.ops.fetch import FetchResult, fetch_locked
@@ -39,13 +41,22 @@ class CloneResult:
     files: int
     objects: int
     bytes: int
+    sparse: tuple[str, ...] | None = None  # the paths selected (qvc.core.sparse); None: all
 
 
 def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str | None = None,
-          progress: TransferProgress | None = None) -> CloneResult:
+          progress: TransferProgress | None = None,
+          paths: list[str] | None = None) -> CloneResult:
     """Create a work tree in ``folder`` (default: the name part) holding REV (default latest)
-    of ``name`` from the registry, with the registry as remote ``origin``."""
+    of ``name`` from the registry, with the registry as remote ``origin``. With ``paths``
+    (keys or folders) the work tree is sparse (qvc.core.sparse): only their objects are
+    downloaded and written."""
     spec = make_spec("origin", registry_url)
+    try:
+        selection = Selection.of(paths) if paths else None
+    except ValueError as exc:
+        raise UsageError(str(exc), "give keys or folders of the package: --path images/2024/"
+                         ) from None
     target = (folder or Path(name.split("/")[-1])).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"{target} already exists and is not an empty folder",
@@ -61,6 +72,7 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
         crashpoints.reach("clone.after_init")
         add_remote(repo, spec, default=True)
         resumable = rev is None  # a pull brings in latest, what this clone was fetching
+        sparse.write(repo.paths.sparse, selection)
         with repo.lock():
             fetched = _fill(repo, spec, registry, rev, progress)
     except KeyboardInterrupt:
@@ -74,8 +86,9 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
         _empty(target, remove=created)  # it was empty before: everything in it is ours
         raise
     assert fetched.target is not None and fetched.manifest is not None
-    return CloneResult(target, name, registry.url, fetched.target, len(fetched.manifest.entries),
-                       fetched.objects, fetched.bytes)
+    files = len(keep(selection, fetched.manifest.entries))
+    return CloneResult(target, name, registry.url, fetched.target, files, fetched.objects,
+                       fetched.bytes, selection.paths if selection else None)
 
 
 def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
@@ -101,7 +114,14 @@ def _fill(repo: Repo, spec: RemoteSpec, registry: Registry, rev: str | None,
     if new is None or top is None:
         raise BadRevision(f"{registry.url} has no latest version of {repo.package}",
                           "name a version with --rev")
-    rest = [key for key in new.entries if key not in written]  # objects already stored
+    selection = repo.selection()
+    if selection is not None:
+        missed = [p for p, hit in selection.selects_any(new.entries).items() if not hit]
+        if missed:
+            raise PathError(f"{', '.join(missed)} did not match any file of {repo.package}",
+                            f"list the version's files with 'qvc ls --remote' in a clone, or "
+                            f"clone without --path: qvc clone {registry.url} {repo.package}")
+    rest = keep(selection, [key for key in new.entries if key not in written])  # stored already
     stats = written | write_files(repo, new, rest, in_place=True)
     crashpoints.reach("pull.after_files")
     target_id = fetched.target_commit

@@ -61,6 +61,8 @@ def work_vs_head(repo: Repo, index: Index) -> tuple[Manifest, Manifest]:
     old, new = Manifest(), Manifest()
     root = str(repo.root)
     for key, row in index.rows.items():
+        if index.skips(key):
+            continue  # outside the sparse selection: unchanged
         staged, head = row.staged, row.head
         st = stat_path(root, key) if staged is not None else None
         if staged is not None and staged == head and st is not None and index.matches_stat(row, st):
@@ -103,10 +105,16 @@ def _partial(header: bytes, rows: list[bytes], top: str) -> Manifest:
 
 
 def work_tree_manifest(repo: Repo, index: Index) -> Manifest:
-    """Tracked files as they are on disk (missing files left out), with their staged meta."""
+    """Tracked files as they are on disk (missing files left out), with their staged meta;
+    keys outside the sparse selection as staged."""
     root = str(repo.root)
     entries = {}
     for key in index.tracked():
+        if index.skips(key):
+            staged = index.rows[key].staged
+            assert staged is not None
+            entries[key] = Entry(key, "", staged.size, staged.hash, staged.meta)
+            continue
         st = stat_path(root, key)
         if st is not None:
             entries[key] = _work_entry(repo, index, key, st)

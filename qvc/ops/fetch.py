@@ -84,9 +84,12 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
             check_remote_keys(registry.store, wanted[target].entries.values(),
                               f"manifest {target[:12]}")
         result.manifest = wanted.pop(target)
-        result.objects, result.bytes = download(registry.store, repo.objects,
-                                                result.manifest.entries.values(),
-                                                progress or NoProgress(), on_verified)
+        selection = repo.selection()  # a sparse work tree needs only the selected objects
+        result.objects, result.bytes = download(
+            registry.store, repo.objects,
+            [e for e in result.manifest.entries.values()
+             if selection is None or selection.selects(e.logical_key)],
+            progress or NoProgress(), on_verified)
         if sync:
             repo.objects.sync()
         result.target = target

@@ -9,7 +9,7 @@ from qvc.core.history import children_first, reachable_from
 from qvc.core.repo import Commit, Repo
 from qvc.errors import RepositoryError
 from qvc.quilt.manifest import Manifest
-from qvc.remote import tracking
+from qvc.remote import target, tracking
 
 
 @dataclass
@@ -82,3 +82,10 @@ def show(repo: Repo, rev: str | None = None) -> ShowResult:
     commit = repo.commit(commit_id)
     return ShowResult(commit_id, commit, repo.manifest(commit.top_hash),
                       _entry(repo, commit_id, commit).parent_top_hashes)
+
+
+def remote_manifest(repo: Repo, rev: str | None = None, remote: str | None = None) -> Manifest:
+    """A version's manifest as a remote holds it (REV: a top hash or prefix, default its
+    ``latest``), read from the registry: no data is downloaded."""
+    registry = target.resolve(repo, remote).registry
+    return registry.read_manifest(registry.resolve(repo.package, rev))

@@ -208,8 +208,9 @@ def _check_clean(repo: Repo, index: Index, result: MergeResult,
     if staged:
         raise DirtyWorkTree(f"staged changes: {_few(staged)}",
                             "commit them first ('qvc commit -m MESSAGE'), then merge again")
-    write = {k for k, e in result.files.items() if e is not None}
-    remove = {k for k, e in result.files.items() if e is None}
+    here = {k: e for k, e in result.files.items() if not index.skips(k)}  # sparse: not written
+    write = {k for k, e in here.items() if e is not None}
+    remove = {k for k, e in here.items() if e is None}
     status = compare(repo.root, index, Walk(), keys=write | remove)
     unstaged = set(status.modified + status.deleted)  # staged changes: checked above
     in_the_way = {k for k in write
@@ -228,9 +229,12 @@ def _check_clean(repo: Repo, index: Index, result: MergeResult,
 def _ensure_objects(repo: Repo, their_top: str, result: MergeResult) -> None:
     """Every object the merge writes is stored locally: fetched from the default remote
     (as checkout does) when one is configured, else CorruptObject naming the keys."""
+    selection = repo.selection()  # keys outside it are not written: their objects may lack
+
     def missing() -> list[Entry]:
         return [e for e in result.files.values()
-                if e is not None and not repo.objects.has(e.hash, e.size)]
+                if e is not None and not repo.objects.has(e.hash, e.size)
+                and (selection is None or selection.selects(e.logical_key))]
 
     absent = missing()
     if absent and remotes.has_remote(repo):
@@ -251,10 +255,11 @@ def _few(keys: list[str]) -> str:
 def _write(repo: Repo, index: Index, result: MergeResult, outcome: MergeOutcome) -> None:
     """Write and remove the merge's files, flush them once, and stage them."""
     target = Manifest(entries={k: result.files[k] for k in outcome.updated})  # type: ignore[misc]
-    stats = write_files(repo, target, outcome.updated)
+    stats = write_files(repo, target, [k for k in outcome.updated if not index.skips(k)])
     crashpoints.reach("merge.after_files")
     for key in outcome.removed:
-        remove_entry(repo.root, key)
+        if not index.skips(key):
+            remove_entry(repo.root, key)
     sync_filesystem(repo.root)
     for key, entry in target.entries.items():
         index.stage(key, Version.of(entry), stats.get(key))

@@ -333,9 +333,17 @@ def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote
     """Data and manifests of the commits the registry lacks, oldest first; returns their
     (top hash, pointer timestamp)."""
     staged: list[tuple[str, int]] = []
+    learned: set[str] = set()
+    sparse = repo.selection() is not None
     for commit in reversed(history):
         if commit.top_hash in remote_tops or any(top == commit.top_hash for top, _ in staged):
             continue
+        if sparse and copy:  # unselected keys have no local object: reuse the registry's copy
+            for parent in commit.parents:
+                top = repo.commit(parent).top_hash
+                if top in remote_tops and top not in learned:
+                    reuse.learn(registry.read_manifest(top))
+                    learned.add(top)
         pushed = stage_version(repo.manifest(commit.top_hash), repo.package, registry,
                                dest=dest, selector=None, copy=copy, reuse=reuse,
                                progress=progress)

@@ -89,7 +89,8 @@ def _index_of(current: Index, commit_id: str, target: Manifest,
 def _refuse_untracked(repo: Repo, index: Index, target: Manifest, rev: str) -> None:
     """DirtyWorkTree if an untracked file stands where ``target`` has another one."""
     blocked = sorted(key for key, entry in target.entries.items()
-                     if not index.is_tracked(key) and differs(repo.root, key, entry))
+                     if not index.is_tracked(key) and not index.skips(key)
+                     and differs(repo.root, key, entry))
     if blocked:
         more = f" and {len(blocked) - 10} more" if len(blocked) > 10 else ""
         raise DirtyWorkTree(

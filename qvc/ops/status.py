@@ -11,6 +11,7 @@ from qvc.core.workspace import Status, compare
 from qvc.errors import LockHeld, QvcError
 from qvc.remote.remotes import default_remote
 from qvc.remote.tracking import Relation, relation
+from qvc.sysio import reflink
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.treewalk import walk
 
@@ -23,6 +24,8 @@ class StatusResult:
     remote: Relation | None = None  # HEAD against the default remote, as last fetched/pushed
     latest: str | None = None  # top hash of ``latest`` when HEAD is an older version of it
     untracked_folded: list[str] = field(default_factory=list)  # see :func:`fold_untracked`
+    storage: str = "copy"  # "reflink": files and objects share blocks (qvc.sysio.reflink)
+    sparse: tuple[str, ...] | None = None  # the sparse selection (qvc.core.sparse)
 
 
 def status(repo: Repo) -> StatusResult:
@@ -40,9 +43,11 @@ def status(repo: Repo) -> StatusResult:
             pass  # another command is writing; the refresh can wait for the next status
     head = repo.head()
     remote = default_remote(repo)
+    storage = "reflink" if reflink.supported(repo.paths.tmp) else "copy"
     return StatusResult(repo.package, head.top_hash if head else None, result,
                         relation(repo, remote) if remote else None, newer_latest(repo),
-                        fold_untracked(result.untracked, index.tracked()))
+                        fold_untracked(result.untracked, index.tracked()), storage,
+                        index.sparse.paths if index.sparse is not None else None)
 
 
 def fold_untracked(untracked: list[str], tracked: Iterable[str]) -> list[str]:

@@ -98,8 +98,14 @@ def _all_commit_ids(repo: Repo) -> list[str]:
 def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]]],
                    result: VerifyResult, progress: CountProgress | None,
                    remote_only: set[str]) -> None:
-    """Re-hash each object once, in parallel (hashlib releases the GIL on large buffers)."""
+    """Re-hash each object once, in parallel (hashlib releases the GIL on large buffers).
+    An object missing whose every use is a remote-only version or a key outside the sparse
+    selection (qvc.core.sparse) was never needed here: not downloaded, not damage."""
     done = 0
+    selection = repo.selection()
+
+    def not_needed(top: str, key: str) -> bool:
+        return top in remote_only or (selection is not None and not selection.selects(key))
 
     def check(item: tuple[Hash, int]) -> tuple[tuple[Hash, int], str | None]:
         try:
@@ -112,7 +118,7 @@ def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]
             done += size
             if progress:
                 progress(done, result.bytes)
-            if problem == "missing" and all(top in remote_only for top, _ in uses[(h, size)]):
+            if problem == "missing" and all(not_needed(*use) for use in uses[(h, size)]):
                 result.not_downloaded += 1
             elif problem:
                 entries = sorted(uses[(h, size)])

@@ -52,6 +52,7 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.url = self.root.as_uri()
+        self._real_folders: dict[str, str] = {}  # folder -> its realpath (see key_for)
 
     @classmethod
     def from_url(cls, url: str) -> LocalStore:
@@ -260,14 +261,30 @@ class LocalStore:
         if not physical_key.startswith("file://") or urlparse(physical_key).query:
             return None
         try:
-            target = os.path.realpath(path_from_url(physical_key))
+            target = self._realpath(str(path_from_url(physical_key)))
         except UsageError:
             return None
-        root = os.path.realpath(self.root)
+        root = self._real_folder(str(self.root))
         if os.path.commonpath([root, target]) != root or target == root:
             return None
         key = Path(os.path.relpath(target, root)).as_posix()
         return (key, None) if is_valid_key(key) else None
+
+    def _realpath(self, path: str) -> str:
+        """``os.path.realpath(path)``, each folder resolved once per store: a manifest's
+        thousands of keys share a few folders, and resolving one costs an lstat per
+        component. The last component is looked at on every call."""
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return os.path.realpath(path)
+        candidate = os.path.join(self._real_folder(folder), name)
+        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+
+    def _real_folder(self, folder: str) -> str:
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(folder)
+        return real
 
     def versioning_enabled(self) -> bool:
         return False

@@ -37,6 +37,7 @@ from typing import Generic, TypeVar
 
 from qvc.errors import PathError
 from qvc.quilt.manifest import validate_key
+from qvc.sysio import reflink
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
 
@@ -308,7 +309,10 @@ def _write_fd(out: int, data: bytes) -> None:
 
 
 def _copy_fd(src: int, out: int, size: int) -> None:
-    """Kernel-side copy (reflink where the filesystem can), falling back to read/write."""
+    """A reflink where the filesystem can (qvc.sysio.reflink: the file shares the object's
+    blocks until either is written), else a kernel-side copy, else read/write."""
+    if reflink.clone_fd(src, out):
+        return
     offset = 0
     try:
         while offset < size:
