@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from qvc.core import history
 from qvc.core.repo import Commit, Repo
-from qvc.errors import BadRevision
+from qvc.errors import BadRevision, NoSuchPackage
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
 from qvc.remote.recorded import Refused, read_recorded
@@ -64,7 +64,7 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
     versions = registry.versions(name)
     latest = next((top for pointer, top in versions if pointer == "latest"), None)
     if not versions:
-        raise BadRevision(f"no package {name} in {registry.url}",
+        raise NoSuchPackage(f"no package {name} in {registry.url}",
                           "check the package name and the registry with 'qvc remote list'")
     result = FetchResult(spec.name or spec.url, name, latest, None)
     target = registry.resolve(name, rev) if rev else latest

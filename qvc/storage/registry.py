@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from qvc.errors import BadRevision, RemoteConflict
+from qvc.errors import BadRevision, NoSuchPackage, RemoteConflict
 from qvc.quilt.manifest import Manifest, is_top_hash, parse, validate_package_name
 from qvc.storage.base import ObjectNotFound, PreconditionFailed, Store
 
@@ -25,6 +25,8 @@ PACKAGES = ".quilt/packages/"
 NAMED = ".quilt/named_packages/"
 HISTORY = ".quilt/qvc/history/"
 MIN_TIMESTAMP = 1451631600
+# Tags and HEAD~N live in a work tree; a registry knows only these names.
+_REMOTE_REV_HINT = "name a registry's version by 'latest' or its top hash (6+ hex characters)"
 
 
 @dataclass(frozen=True)
@@ -195,19 +197,20 @@ class Registry:
                 raise BadRevision("a package name is needed to find 'latest'")
             latest = self.read_latest(name)
             if latest is None:
-                raise BadRevision(f"no package {name} in {self.url}",
-                                  "check the package name and the registry URL")
+                raise NoSuchPackage(f"no package {name} in {self.url}")
             return latest.top_hash
         rev = rev.lower()
         if is_top_hash(rev):
             return rev
         if len(rev) < 6 or not all(c in "0123456789abcdef" for c in rev):
-            raise BadRevision(f"invalid hash {rev!r}: give at least 6 hex characters")
+            raise BadRevision(f"unknown revision {rev!r}", _REMOTE_REV_HINT)
         matches = self.find(rev)
-        if len(matches) != 1:
-            raise BadRevision(
-                f"{'no' if not matches else 'more than one'} manifest matches {rev!r} in {self.url}"
-            )
+        if not matches:
+            raise BadRevision(f"unknown revision {rev!r}: no version in {self.url} has a top "
+                              "hash starting with it", _REMOTE_REV_HINT)
+        if len(matches) > 1:
+            raise BadRevision(f"ambiguous revision {rev!r}: {len(matches)} top hashes in "
+                              f"{self.url} start with it", "give more hex characters")
         return matches[0]
 
     def find(self, prefix: str) -> list[str]:
@@ -224,11 +227,12 @@ class Registry:
         """
         versions = self.versions(name)
         if not versions:
-            raise BadRevision(f"no package {name} in {self.url}")
+            raise NoSuchPackage(f"no package {name} in {self.url}")
         prefix = self._prefix(name)
         doomed = [p for p, h in versions if top_hash is None or h == top_hash]
         if not doomed:
-            raise BadRevision(f"{name} has no version {top_hash}")
+            raise BadRevision(f"{name} has no version {(top_hash or '')[:12]} in {self.url}",
+                              "delete the whole package without --rev, or name a version it has")
         for pointer in doomed:
             self.delete_pointer(name, pointer)
         remaining = [(p, h) for p, h in versions if p not in doomed and p != "latest"]
