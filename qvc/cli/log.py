@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json
+from qvc.cli.render import emit_json, path_text
 
 if TYPE_CHECKING:
     from qvc.core.repo import Commit
@@ -90,7 +90,7 @@ def show(
         typer.echo(f"Package metadata: {m.header['user_meta']}")
     for e in m.walk():
         meta = f"  {e.user_meta}" if e.meta.get("user_meta") not in (None, {}) else ""
-        typer.echo(f"{e.size:>12}  {e.logical_key}{meta}")
+        typer.echo(f"{e.size:>12}  {path_text(e.logical_key)}{meta}")
 
 
 def ls_(
@@ -106,7 +106,8 @@ def ls_(
         emit_json(entries_json(m))
         return
     for e in m.walk():
-        typer.echo(f"{e.size:>12}  {e.hash.value}  {e.logical_key}" if long else e.logical_key)
+        key = path_text(e.logical_key)
+        typer.echo(f"{e.size:>12}  {e.hash.value}  {key}" if long else key)
 
 
 def _iso(time_ns: int) -> str:

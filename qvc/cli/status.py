@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, short
+from qvc.cli.render import emit_json, path_text, short
 
 if TYPE_CHECKING:
     from qvc.remote.tracking import Relation
@@ -42,7 +42,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
     _section("Changes not staged for commit:",
              [("modified", k) for k in s.modified] + [("deleted", k) for k in s.deleted])
     _section("Untracked files:", [("", k) for k in s.untracked])
-    _section("Skipped (symlinks and special files are not tracked):", [("", k) for k in s.skipped])
+    from qvc.quilt.manifest import key_problem
+
+    unnamable = {k: why for k in s.skipped if (why := key_problem(k))}
+    _section("Skipped (symlinks and special files are not tracked):",
+             [("", k) for k in s.skipped if k not in unnamable])
+    _section("Skipped (names that cannot be a logical key):",
+             [(f"({why})", k) for k, why in unnamable.items()], label_after=True)
     if s.clean:
         typer.echo("nothing to commit, working tree clean")
 
@@ -69,9 +75,13 @@ def _remote_line(rel: Relation) -> str:
     return f"Up to date with '{rel.remote}' ({seen})"
 
 
-def _section(title: str, rows: list[tuple[str, str]]) -> None:
+def _section(title: str, rows: list[tuple[str, str]], *, label_after: bool = False) -> None:
     if not rows:
         return
     typer.echo(title)
     for label, key in sorted(rows, key=lambda r: r[1]):
-        typer.echo(f"  {label + ':':<12}{key}" if label else f"  {key}")
+        shown = path_text(key)
+        if label_after:
+            typer.echo(f"  {shown}  {label}")
+        else:
+            typer.echo(f"  {label + ':':<12}{shown}" if label else f"  {shown}")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json, progress_bar, short
+from qvc.cli.render import emit_json, path_text, progress_bar, short
 from qvc.errors import IntegrityError, QvcError
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _print_problems(problems: list[verify_op.Problem]) -> None:
     for p in problems:
         typer.echo(f"{p.kind}: {p.detail}")
         for top, key in p.entries:
-            typer.echo(f"    {key}  (version {short(top)})")
+            typer.echo(f"    {path_text(key)}  (version {short(top)})")
 
 
 def _problem_json(p: verify_op.Problem) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from qvc.core.repo import Repo
 from qvc.core.workspace import changed_rows, content_matches, stat_path
 from qvc.errors import DirtyWorkTree, PathError
 from qvc.quilt.hashing import Hash
-from qvc.quilt.manifest import validate_key, validate_meta
+from qvc.quilt.manifest import key_problem, validate_key, validate_meta
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
@@ -50,6 +50,7 @@ class AddResult:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    unnamable: list[tuple[str, str]] = field(default_factory=list)  # (name, why) not added
 
 
 def add(
@@ -112,6 +113,7 @@ def _add_folder(
 ) -> None:
     """Stage a folder's files as walked (no object per file: a million files must fit)."""
     tree = walk(repo.root, rules, key, force=force)
+    result.unnamable += [(k, why) for k in tree.skipped if (why := key_problem(k))]
     if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, count):
         return
     walked = set(tree.keys)
