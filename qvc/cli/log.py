@@ -29,10 +29,14 @@ def log(
     """Show the commit history, newest first."""
     from qvc.ops import log as log_op
 
-    entries = log_op.log(repo_here(), limit, rev, every_ref=every_ref, every_parent=graph)
+    repo = repo_here()
+    entries = log_op.log(repo, limit, rev, every_ref=every_ref, every_parent=graph)
+    code = log_op.code_commits(repo) if not (graph or oneline) else {}
     if as_json:
         emit_json([{**commit_json(e.commit_id, e.commit, e.parent_top_hash),
-                    "parents": list(e.parent_top_hashes)} for e in entries])
+                    "parents": list(e.parent_top_hashes),
+                    **({"git_commit": code[e.commit.top_hash]}
+                       if e.commit.top_hash in code else {})} for e in entries])
         return
     if graph:
         _graph(entries)
@@ -50,9 +54,11 @@ def log(
             inferred = " (inferred from the registry's pointer order: not recorded)" \
                 if c.extra.get("inferred_parent") else ""
             typer.echo(f"Parent: {e.parent_top_hash}{inferred}")
+        if c.top_hash in code:
+            typer.echo(f"Git Commit: {code[c.top_hash]}")
         for key, value in sorted(c.extra.items()):
-            if key == "inferred_parent":
-                continue
+            if key in ("inferred_parent", "git_commit"):  # git_commit: HEAD before the code
+                continue                                  # commit; the line above names it
             typer.echo(f"{key.replace('_', ' ').title()}: {value}")
         typer.echo(f"\n    {c.message}\n")
 

@@ -3,6 +3,7 @@ the pin and never rewrites the pin git checked out (real git, real hook processe
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,26 @@ def test_checkout_of_an_old_format_pin_leaves_it_as_git_holds_it(
         assert git("status", "--porcelain", cwd=hooked).stdout == ""
         git("checkout", "-q", "main", cwd=hooked)  # git refuses if the hook rewrote the pin
         assert top_of(data) == v2 and git("status", "--porcelain", cwd=hooked).stdout == ""
+
+
+def test_log_names_the_code_commit_that_holds_each_pin(hooked: Path, qvc: Qvc) -> None:
+    data = hooked / "data"
+    v1, pinned_v1 = top_of(data), git("rev-parse", "HEAD", cwd=hooked).stdout.strip()
+    (data / "values.csv").write_text("v2\n")
+    qvc("commit", "-a", "-m", "v2", cwd=data)
+    v2 = top_of(data)
+    git("add", "data/qvc.pin", cwd=hooked)
+    commit_code(hooked, "use v2")
+    pinned_v2 = git("rev-parse", "HEAD", cwd=hooked).stdout.strip()
+    commit_code(hooked, "code only")  # later code commits keep the pin: the first one counts
+    (data / "values.csv").write_text("v3\n")
+    qvc("commit", "-a", "-m", "v3, not in a code commit yet", cwd=data)
+
+    chunks = qvc("log", cwd=data).out.split("commit ")[1:]
+    shown = {chunk.split("\n")[0]: chunk for chunk in chunks}
+    assert f"Git Commit: {pinned_v2}\n" in shown[v2]
+    assert f"Git Commit: {pinned_v1}\n" in shown[v1]
+    assert "Git Commit" not in shown[top_of(data)]
+    entries = {e["top_hash"]: e for e in json.loads(qvc("log", "--json", cwd=data).out)}
+    assert entries[v2]["git_commit"] == pinned_v2 and "git_commit" not in entries[top_of(data)]
+
