@@ -27,6 +27,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             "modified": s.modified, "deleted": s.deleted, "untracked": s.untracked,
             "skipped": s.skipped, "remote": _remote_json(result.remote),
             "latest": result.latest, "older_version": result.latest is not None,
+            "pinned": result.pinned,
         })
         return
     typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
@@ -35,6 +36,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
                    "'qvc checkout latest' returns")
     if result.remote is not None:
         typer.echo(_remote_line(result.remote))
+    if result.pinned is not None:
+        typer.echo(f"qvc.pin pins {short(result.pinned)} but the data is at "
+                   f"{short(result.head)}; 'qvc hook sync' brings the data to the pinned "
+                   "version")
     staged = ([("new file", k) for k in s.staged_added]
               + [("modified", k) for k in s.staged_modified]
               + [("deleted", k) for k in s.staged_deleted])

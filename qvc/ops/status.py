@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from qvc.core.history import is_ancestor
 from qvc.core.repo import Repo
 from qvc.core.workspace import Status, compare
-from qvc.errors import LockHeld, QvcError
+from qvc.errors import BadManifest, LockHeld, QvcError
+from qvc.git import pin
 from qvc.remote.remotes import default_remote
 from qvc.remote.tracking import Relation, relation
 from qvc.worktree.ignore import IgnoreRules
@@ -21,6 +22,7 @@ class StatusResult:
     status: Status
     remote: Relation | None = None  # HEAD against the default remote, as last fetched/pushed
     latest: str | None = None  # top hash of ``latest`` when HEAD is an older version of it
+    pinned: str | None = None  # top hash ``qvc.pin`` names when it is not HEAD's (git moved)
 
 
 def status(repo: Repo) -> StatusResult:
@@ -38,8 +40,20 @@ def status(repo: Repo) -> StatusResult:
             pass  # another command is writing; the refresh can wait for the next status
     head = repo.head()
     remote = default_remote(repo)
-    return StatusResult(repo.package, head.top_hash if head else None, result,
-                        relation(repo, remote) if remote else None, newer_latest(repo))
+    top = head.top_hash if head else None
+    return StatusResult(repo.package, top, result, relation(repo, remote) if remote else None,
+                        newer_latest(repo), _pin_elsewhere(repo, top))
+
+
+def _pin_elsewhere(repo: Repo, top: str | None) -> str | None:
+    """The version a git-linked tree's pin names when the data is not at it: git checked out
+    code whose post-checkout hook did not run (with the pre-commit framework, any code
+    commit older than its config). A damaged pin is the pre-commit hook's to report."""
+    try:
+        found = pin.read(repo.root)
+    except BadManifest:
+        return None
+    return found.top_hash if found and found.top_hash and found.top_hash != top else None
 
 
 def newer_latest(repo: Repo) -> str | None:
