@@ -89,7 +89,7 @@ def _add_one(
     target = repo.root / key if key else repo.root
     files: dict[str, FileStat | None] = {}
     if key and stat_path(repo.root, key) is not None:
-        validate_key(key)  # a name no manifest may hold (the walk skips these silently)
+        validate_key(key)  # a name no manifest may hold (a folder add lists these as unnamable)
         if not force and rules.ignored_path(key):
             raise PathError(f"{shown} is ignored by a .qvcignore file",
                             "use 'qvc add -f PATH' to add it anyway")
