@@ -10,11 +10,11 @@ Exit codes (documented in README.md, stable for scripts):
 0     success
 1     unexpected internal error (a bug: please report it)
 2     usage: bad arguments, bad package name, bad JSON, unknown revision
-3     repository: not a qvc work tree, already one, nothing committed yet
-4     path: outside the work tree, missing, unreadable, unsafe
+3     repository: not a qvc work tree, already one, no commits yet, damaged state file
+4     path: outside the work tree, missing, unreadable, symlink, unsafe name
 5     nothing to do: nothing to commit, nothing staged
 6     conflict: lock held, uncommitted changes in the way, remote moved on, merge conflict
-7     remote: unreachable, no credentials, access denied, no such bucket
+7     remote: unreachable, no credentials, access denied, no such bucket or package
 8     integrity: hash mismatch, corrupt or hostile manifest, missing object
 9     resources: disk full, permission denied
 130   interrupted (Ctrl-C)
@@ -103,6 +103,10 @@ class MergeConflict(ConflictError):
 
 class RemoteError(QvcError):
     exit_code = 7
+
+
+class NoSuchPackage(RemoteError):
+    default_hint = "check the package name and the registry URL (see 'qvc remote list')"
 
 
 class CredentialsError(RemoteError):

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import JSON_OPTION, emit_json, parse_json, progress_bar
+from qvc.cli.render import JSON_OPTION, emit_json, parse_json, path_text, progress_bar
 
 
 def add(
@@ -27,6 +27,11 @@ def add(
     with progress_bar("add", "file") as progress:
         result = add_op.add(repo_here(), paths, cwd=Path.cwd(), force=force, progress=progress,
                             **kwargs)
+    if result.unnamable:
+        typer.echo(f"warning: {len(result.unnamable)} file(s) not added: their names cannot be "
+                   "a logical key", err=True)
+        for name, why in result.unnamable:
+            typer.echo(f"  {path_text(name)}  ({why})", err=True)
     if as_json:
         emit_json({"added": result.added, "updated": result.updated,
                    "removed": result.removed, "unchanged": result.unchanged})
@@ -42,4 +47,4 @@ def rm(
 
     result = add_op.rm(repo_here(), paths, cwd=Path.cwd(), cached=cached, force=force)
     for key in result.removed:
-        typer.echo(f"rm '{key}'")
+        typer.echo(f"rm '{path_text(key)}'")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import JSON_OPTION, emit_json, entry_hash, meta_text
+from qvc.cli.render import JSON_OPTION, emit_json, entry_hash, meta_text, path_text
 from qvc.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def diff(
         return
     rows = _diff_rows(result)
     for label, key, detail, pair in rows:
-        typer.echo(f"{label:<9} {key}{'  ' + detail if detail else ''}")
+        typer.echo(f"{label:<9} {path_text(key)}{'  ' + detail if detail else ''}")
         if text and not stat:
             lines = diff_op.text_diff(repo, result, *pair)
             if lines:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import JSON_OPTION, emit_json, entry_hash, meta_text, short
+from qvc.cli.render import JSON_OPTION, emit_json, entry_hash, meta_text, path_text, short
 
 if TYPE_CHECKING:
     from qvc.core.repo import Commit
@@ -29,10 +29,14 @@ def log(
     """Show the commit history, newest first."""
     from qvc.ops import log as log_op
 
-    entries = log_op.log(repo_here(), limit, rev, every_ref=every_ref, every_parent=graph)
+    repo = repo_here()
+    entries = log_op.log(repo, limit, rev, every_ref=every_ref, every_parent=graph)
+    code = log_op.code_commits(repo) if not (graph or oneline) else {}
     if as_json:
         emit_json([{**commit_json(e.commit_id, e.commit, e.parent_top_hash),
-                    "parents": list(e.parent_top_hashes)} for e in entries])
+                    "parents": list(e.parent_top_hashes),
+                    **({"git_commit": code[e.commit.top_hash]}
+                       if e.commit.top_hash in code else {})} for e in entries])
         return
     if graph:
         _graph(entries)
@@ -50,9 +54,11 @@ def log(
             inferred = " (inferred from the registry's pointer order: not recorded)" \
                 if c.extra.get("inferred_parent") else ""
             typer.echo(f"{_parents_line(e.parent_top_hashes)}{inferred}")
+        if c.top_hash in code:
+            typer.echo(f"Git Commit: {code[c.top_hash]}")
         for key, value in sorted(c.extra.items()):
-            if key == "inferred_parent":
-                continue
+            if key in ("inferred_parent", "git_commit"):  # git_commit: HEAD before the code
+                continue                                  # commit; the line above names it
             typer.echo(f"{key.replace('_', ' ').title()}: {value}")
         typer.echo(f"\n    {c.message}\n")
 
@@ -99,7 +105,7 @@ def show(
         typer.echo(f"Package metadata: {meta_text(m.header['user_meta'])}")
     for e in m.walk():
         meta = f"  {meta_text(e.user_meta)}" if e.meta.get("user_meta") not in (None, {}) else ""
-        typer.echo(f"{e.size:>12}  {e.logical_key}{meta}")
+        typer.echo(f"{e.size:>12}  {path_text(e.logical_key)}{meta}")
 
 
 def ls_(
@@ -121,8 +127,8 @@ def ls_(
         emit_json(entries_json(m))
         return
     for e in m.walk():
-        typer.echo(f"{e.size:>12}  {entry_hash(e.hash)}  {e.logical_key}" if long
-                   else e.logical_key)
+        key = path_text(e.logical_key)
+        typer.echo(f"{e.size:>12}  {entry_hash(e.hash)}  {key}" if long else key)
 
 
 def _iso(time_ns: int) -> str:

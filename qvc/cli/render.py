@@ -68,6 +68,30 @@ def meta_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def path_text(name: str) -> str:
+    """A file name or logical key as human output shows it: as it is when every character
+    prints plainly, else in double quotes with C-style escapes (as git's ``core.quotePath``
+    does), so a newline or a terminal escape in a name cannot break or forge a line.
+    Undecodable bytes (``surrogateescape``) show as ``\\xNN``."""
+    if name.isprintable() and '"' not in name and "\\" not in name:
+        return name
+    return '"' + "".join(_escape(c) for c in name) + '"'
+
+
+def _escape(c: str) -> str:
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    if c.isprintable():
+        return c
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def size(nbytes: int) -> str:
     value = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB"):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import JSON_OPTION, emit_json, short
+from qvc.cli.render import JSON_OPTION, emit_json, path_text, short
 from qvc.errors import UsageError
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def status(
             "latest": result.latest, "older_version": result.latest is not None,
             "storage": result.storage,
             "sparse": list(result.sparse) if result.sparse is not None else None,
+            "pinned": result.pinned,
         })
         return
     if result.head is None:
@@ -56,6 +57,10 @@ def status(
                    "'qvc checkout latest' returns")
     if result.remote is not None:
         typer.echo(_remote_line(result.remote))
+    if result.pinned is not None:
+        typer.echo(f"qvc.pin pins {short(result.pinned)} but the data is at "
+                   f"{short(result.head)}; 'qvc hook sync' brings the data to the pinned "
+                   "version")
     staged = ([("new file", k) for k in s.staged_added]
               + [("modified", k) for k in s.staged_modified]
               + [("deleted", k) for k in s.staged_deleted])
@@ -64,7 +69,13 @@ def status(
              [("modified", k) for k in s.modified] + [("deleted", k) for k in s.deleted])
     untracked = {"normal": result.untracked_folded, "all": s.untracked, "no": []}[untracked_files]
     _section("Untracked files:", [("", k) for k in untracked])
-    _section("Skipped (symlinks and special files are not tracked):", [("", k) for k in s.skipped])
+    from qvc.quilt.manifest import key_problem
+
+    unnamable = {k: why for k in s.skipped if (why := key_problem(k))}
+    _section("Skipped (symlinks and special files are not tracked):",
+             [("", k) for k in s.skipped if k not in unnamable])
+    _section("Skipped (names that cannot be a logical key):",
+             [(f"({why})", k) for k, why in unnamable.items()], label_after=True)
     if s.clean:
         typer.echo("nothing to commit, working tree clean")
     elif untracked_files == "no" and not s.dirty_tracked:
@@ -93,9 +104,13 @@ def _remote_line(rel: Relation) -> str:
     return f"Up to date with '{rel.remote}' ({seen})"
 
 
-def _section(title: str, rows: list[tuple[str, str]]) -> None:
+def _section(title: str, rows: list[tuple[str, str]], *, label_after: bool = False) -> None:
     if not rows:
         return
     typer.echo(title)
     for label, key in sorted(rows, key=lambda r: r[1]):
-        typer.echo(f"  {label + ':':<12}{key}" if label else f"  {key}")
+        shown = path_text(key)
+        if label_after:
+            typer.echo(f"  {shown}  {label}")
+        else:
+            typer.echo(f"  {label + ':':<12}{shown}" if label else f"  {shown}")

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import JSON_OPTION, emit_json, progress_bar, short
-from qvc.errors import IntegrityError
+from qvc.cli.render import JSON_OPTION, emit_json, path_text, progress_bar, short
+from qvc.errors import IntegrityError, QvcError
 
 if TYPE_CHECKING:
     from qvc.ops import verify as verify_op
@@ -35,8 +35,13 @@ def verify(
         else:
             result = verify_op.verify(repo, rev, everything=everything, progress=progress)
     repaired = 0
+    left: QvcError | None = None
     if do_repair and not remote and not result.ok:
-        repaired = verify_op.repair_all(repo, result, registry)
+        try:
+            outcome = verify_op.repair_all(repo, result, registry)
+            repaired, left = outcome.fetched, outcome.unrepaired()
+        except QvcError as exc:  # no remote, unreachable: still report what verify found
+            left = exc
         result = verify_op.verify(repo, rev, everything=everything)
     if as_json:
         emit_json({"ok": result.ok, "commits": result.commits, "manifests": result.manifests,
@@ -53,17 +58,20 @@ def verify(
             typer.echo(f"{result.not_downloaded} object(s) of older registry versions or of "
                        "keys outside the sparse selection are not downloaded (checkout and "
                        "'qvc sparse add PATH' fetch them when needed)")
-    if not result.ok:
-        hint = ("push the versions again from a work tree whose objects verify" if remote else
-                "'qvc verify --repair' fetches intact copies from a remote that has them")
-        raise IntegrityError(f"{len(result.problems)} problem(s) found", hint)
+    if result.ok:
+        return  # everything damaged was repaired; a version the remote lacked needed nothing
+    if left is not None:
+        raise left
+    hint = ("push the versions again from a work tree whose objects verify" if remote else
+            "'qvc verify --repair' fetches intact copies from a remote that has them")
+    raise IntegrityError(f"{len(result.problems)} problem(s) found", hint)
 
 
 def _print_problems(problems: list[verify_op.Problem]) -> None:
     for p in problems:
         typer.echo(f"{p.kind}: {p.detail}")
         for top, key in p.entries:
-            typer.echo(f"    {key}  (version {short(top)})")
+            typer.echo(f"    {path_text(key)}  (version {short(top)})")
 
 
 def _problem_json(p: verify_op.Problem) -> dict[str, Any]:

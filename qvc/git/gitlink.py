@@ -19,6 +19,7 @@ from dulwich.object_store import tree_lookup_path
 from dulwich.objects import Blob, Commit
 from dulwich.repo import Repo as DulwichRepo
 
+from qvc.errors import BadManifest
 from qvc.git.pin import PIN_FILE
 from qvc.sysio.fileio import atomic_write
 
@@ -133,6 +134,27 @@ class GitRepo:
         except (KeyError, ValueError, NotTreeError):
             return None
         return self._blob(sha)
+
+    def pinning_commits(self, pin_path: str) -> dict[str, str]:
+        """Top hash -> the oldest commit reachable from HEAD whose pin at ``pin_path``
+        (git-root relative) names it: the code commit each data version was committed with.
+        Only commits that change the pin are read; a damaged pin is passed over."""
+        from qvc.git import pin
+
+        if self.head_commit() is None:
+            return {}
+        found: dict[str, str] = {}
+        raw_path = pin_path.encode("utf-8", "surrogateescape")
+        for entry in self._repo.get_walker(include=[self._repo.head()], paths=[raw_path]):
+            commit_id = entry.commit.id.decode("ascii")
+            blob = self.blob_at(commit_id, pin_path)
+            try:
+                top = pin.parse(blob).top_hash if blob is not None else None
+            except BadManifest:
+                continue
+            if top is not None:
+                found[top] = commit_id  # newest first: the last one seen is the oldest
+        return found
 
     def _blob(self, sha: bytes) -> bytes | None:
         obj = self._repo[sha]

@@ -20,7 +20,7 @@ from qvc.core.sparse import narrow
 from qvc.core.workspace import changed_rows, content_matches, stat_path
 from qvc.errors import DirtyWorkTree, PathError
 from qvc.quilt.hashing import Hash
-from qvc.quilt.manifest import validate_key, validate_meta
+from qvc.quilt.manifest import key_problem, validate_key, validate_meta
 from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
@@ -53,6 +53,7 @@ class AddResult:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    unnamable: list[tuple[str, str]] = field(default_factory=list)  # (name, why) not added
 
 
 def add(
@@ -94,7 +95,7 @@ def _add_one(
         raise PathError(f"{shown} is outside this work tree's sparse selection",
                         f"select it first with 'qvc sparse add {shown}'")
     if key and stat_path(repo.root, key) is not None:
-        validate_key(key)  # a name no manifest may hold (the walk skips these silently)
+        validate_key(key)  # a name no manifest may hold (a folder add lists these as unnamable)
         if not force and rules.ignored_path(key):
             raise PathError(f"{shown} is ignored by a .qvcignore file",
                             "use 'qvc add -f PATH' to add it anyway")
@@ -118,6 +119,7 @@ def _add_folder(
 ) -> None:
     """Stage a folder's files as walked (no object per file: a million files must fit)."""
     tree = narrow(walk(repo.root, rules, key, force=force), index.sparse)
+    result.unnamable += [(k, why) for k in tree.skipped if (why := key_problem(k))]
     if not key and meta is _KEEP and _stage_changed(repo, index, tree, result, count):
         return
     walked = set(tree.keys)

@@ -54,9 +54,12 @@ class CheckoutResult:
 
 
 def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
-             force: bool = False, progress: CountProgress | None = None) -> CheckoutResult:
+             force: bool = False, progress: CountProgress | None = None,
+             refresh_pin: bool = True) -> CheckoutResult:
     """Full checkout (moves HEAD) or, with ``paths``, restore and stage those paths only.
-    ``progress`` gets (files written so far, files to write)."""
+    ``progress`` gets (files written so far, files to write). A full checkout rewrites the
+    pin of a git-linked tree to name the new HEAD unless ``refresh_pin`` is False (when the
+    data follows a pin that git checked out, which must stay exactly as git holds it)."""
     with repo.lock():
         commit_id = repo.resolve(rev)
         target = repo.manifest(repo.commit(commit_id).top_hash)
@@ -85,7 +88,7 @@ def checkout(repo: Repo, rev: str, paths: list[str] | None = None, *, cwd: Path,
                 index.stage(key, Version.of(entry), stats.get(key))
             repo.save_index(index)
         else:
-            _move_head(repo, commit_id, target, stats, rev)
+            _move_head(repo, commit_id, target, stats, rev, refresh_pin)
     return result
 
 
@@ -293,7 +296,7 @@ def _verified_bytes(repo: Repo, entry: Entry) -> bytes:
 
 
 def _move_head(repo: Repo, commit_id: str, target: Manifest, stats: dict[str, FileStat],
-               rev: str) -> None:
+               rev: str, refresh_pin: bool) -> None:
     """An index whose staged and head columns both equal the commit, then HEAD."""
     old = repo.head()
     index = Index()
@@ -302,4 +305,4 @@ def _move_head(repo: Repo, commit_id: str, target: Manifest, stats: dict[str, Fi
         index.stage(key, Version.of(entry), stats.get(key))
     move_head(repo, commit_id, index,
               f"checkout: moving from {old.top_hash[:12] if old else '-'} to {rev}",
-              record_pointers=False, after_head=pin.refresh)
+              record_pointers=False, after_head=pin.refresh if refresh_pin else None)

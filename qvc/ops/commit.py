@@ -7,15 +7,12 @@ only unreferenced files; a crash after it is repaired by ``Repo.load_index``.
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qvc.conf import settings, userconfig
+from qvc.conf import identity, settings
 from qvc.core import splice
 from qvc.core.head import commit_head
 from qvc.core.index import Index
@@ -51,25 +48,15 @@ def commit_header(message: str | None, user_meta: Any) -> dict[str, Any]:
     return header
 
 
-def author(root: Path | None = None) -> str:
-    """``Name <email>``: qvc's user.name / user.email settings (or QVC_AUTHOR_*), else git's
-    author identity (GIT_AUTHOR_*, the git config around ``root``, ~/.gitconfig), else the
-    login name at this host."""
-    name = userconfig.get("user.name") or os.environ.get("QVC_AUTHOR_NAME")
-    email = userconfig.get("user.email") or os.environ.get("QVC_AUTHOR_EMAIL")
-    if not (name and email):
-        from qvc.git import gitlink  # only commits pay for importing dulwich
+def author(repo: Repo) -> str:
+    """The author recorded for a commit in ``repo`` (see :mod:`qvc.conf.identity`)."""
 
-        git_name, git_email = gitlink.identity(root)
-        name, email = name or git_name, email or git_email
-    if not name:
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):
-            name = "unknown"
-    if not email:
-        email = f"{name}@{socket.gethostname()}"
-    return f"{name} <{email}>"
+    def git_identity() -> tuple[str | None, str | None]:
+        from qvc.git import gitlink  # only commits that need git's identity pay for dulwich
+
+        return gitlink.identity(repo.root)
+
+    return identity.author(repo, git_identity)
 
 
 def commit(repo: Repo, message: str, *, meta: Any = _UNSET, stage_all: bool = False,
@@ -185,7 +172,7 @@ def record_commit(repo: Repo, manifest: Manifest | Path, top: str, message: str,
     else:
         repo.registry.write_manifest(manifest, top)
     crashpoints.reach("commit.after_manifest")
-    record = Commit(top, repo.head_id(), time.time_ns(), author(repo.root), message,
+    record = Commit(top, repo.head_id(), time.time_ns(), author(repo), message,
                     {**_git_commit(repo.root), **(extra or {})}, merged)
     commit_id = repo.write_commit(record)
     crashpoints.reach("commit.after_commit_record")

@@ -315,7 +315,9 @@ def _sync_one(folder: Folder, pinned: pins.Pin, report: HookReport) -> None:
         return
     if not repo.registry.has_manifest(top):
         _fetch(folder, repo, pinned)
-    result = checkout(repo, top, cwd=repo.root)
+    # The pin is git's: rewriting it (say, a newer format or a remote it left empty) would
+    # make the checked-out code look changed and stop git from switching away again.
+    result = checkout(repo, top, cwd=repo.root, refresh_pin=False)
     report.notes.append(f"{folder.shown()}: data now at {top[:12]} ({len(result.written)} "
                         f"written, {len(result.removed)} removed)")
 

@@ -69,6 +69,21 @@ def _ref_commits(repo: Repo) -> list[str]:
     return found
 
 
+def code_commits(repo: Repo) -> dict[str, str]:
+    """Top hash -> the git commit that first pinned it, for a work tree linked to git (its
+    ``qvc.pin`` in git's history); empty otherwise. Resolved from git when asked, so it names
+    the code commit made after ``qvc commit``, which a record written at commit time cannot."""
+    from qvc.git import pin
+    from qvc.git.gitlink import GitRepo
+
+    if not pin.path_of(repo.root).exists():
+        return {}
+    git = GitRepo.discover(repo.root)
+    if git is None:
+        return {}
+    return git.pinning_commits(git.rel(pin.path_of(repo.root)))
+
+
 @dataclass
 class ShowResult:
     commit_id: str

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from qvc.core.history import is_ancestor
 from qvc.core.repo import Repo
 from qvc.core.workspace import Status, compare
-from qvc.errors import LockHeld, QvcError
+from qvc.errors import BadManifest, LockHeld, QvcError
+from qvc.git import pin
 from qvc.remote.remotes import default_remote
 from qvc.remote.tracking import Relation, relation
 from qvc.sysio import reflink
@@ -26,6 +27,7 @@ class StatusResult:
     untracked_folded: list[str] = field(default_factory=list)  # see :func:`fold_untracked`
     storage: str = "copy"  # "reflink": files and objects share blocks (qvc.sysio.reflink)
     sparse: tuple[str, ...] | None = None  # the sparse selection (qvc.core.sparse)
+    pinned: str | None = None  # top hash ``qvc.pin`` names when it is not HEAD's (git moved)
 
 
 def status(repo: Repo) -> StatusResult:
@@ -44,10 +46,23 @@ def status(repo: Repo) -> StatusResult:
     head = repo.head()
     remote = default_remote(repo)
     storage = "reflink" if reflink.supported(repo.paths.tmp) else "copy"
-    return StatusResult(repo.package, head.top_hash if head else None, result,
+    top = head.top_hash if head else None
+    return StatusResult(repo.package, top, result,
                         relation(repo, remote) if remote else None, newer_latest(repo),
                         fold_untracked(result.untracked, index.tracked()), storage,
-                        index.sparse.paths if index.sparse is not None else None)
+                        index.sparse.paths if index.sparse is not None else None,
+                        _pin_elsewhere(repo, top))
+
+
+def _pin_elsewhere(repo: Repo, top: str | None) -> str | None:
+    """The version a git-linked tree's pin names when the data is not at it: git checked out
+    code whose post-checkout hook did not run (with the pre-commit framework, any code
+    commit older than its config). A damaged pin is the pre-commit hook's to report."""
+    try:
+        found = pin.read(repo.root)
+    except BadManifest:
+        return None
+    return found.top_hash if found and found.top_hash and found.top_hash != top else None
 
 
 def fold_untracked(untracked: list[str], tracked: Iterable[str]) -> list[str]:

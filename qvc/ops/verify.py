@@ -131,21 +131,19 @@ def _wording(problem: str) -> str:
             "hash mismatch": "corrupt (its content does not match its hash)"}.get(problem, problem)
 
 
-def repair(repo: Repo, top: str, entries: list[Entry], remote: str | None = None) -> int:
+def repair(repo: Repo, top: str, entries: list[Entry],
+           remote: str | target.Target | None = None) -> int:
     """Replace the missing or corrupt objects of ``entries`` (of version ``top``) with verified
     copies from a remote (default: the work tree's default remote); returns objects fetched.
 
     A corrupt local copy is deleted only once the remote is known to hold the version.
     """
-    resolved = target.resolve(repo, remote)
+    resolved = remote if isinstance(remote, target.Target) else target.resolve(repo, remote)
     spec, registry = resolved.spec, resolved.registry
     try:
         theirs = registry.read_manifest(top)
     except BadRevision:
-        raise CorruptObject(f"{spec.name or spec.url} does not have version {top[:12]}, so its "
-                            "damaged objects cannot be repaired from there",
-                            "repair from another remote: 'qvc verify --repair --registry REMOTE'"
-                            ) from None
+        raise _lacking(resolved, top) from None
     wanted = [theirs.entries[e.logical_key] for e in entries if e.logical_key in theirs.entries]
     transfer.check_remote_keys(registry.store, wanted, f"manifest {top[:12]} in {spec.url}")
     for entry in wanted:
@@ -155,18 +153,50 @@ def repair(repo: Repo, top: str, entries: list[Entry], remote: str | None = None
     return fetched
 
 
-def repair_all(repo: Repo, result: VerifyResult, remote: str | None = None) -> int:
-    """Repair every damaged object ``result`` lists from a remote; returns objects fetched."""
+def _lacking(remote: target.Target, top: str) -> CorruptObject:
+    return CorruptObject(f"{remote.label} does not have version {top[:12]}, so its damaged "
+                         "objects cannot be repaired from there",
+                         "repair from another remote: 'qvc verify --repair --registry REMOTE'")
+
+
+@dataclass
+class RepairResult:
+    fetched: int = 0
+    lacking: list[CorruptObject] = field(default_factory=list)  # a version the remote lacks
+
+    def unrepaired(self) -> CorruptObject | None:
+        """Why damage is left, if the remote lacked a version it was needed from."""
+        return self.lacking[0] if self.lacking else None
+
+
+def repair_all(repo: Repo, result: VerifyResult, remote: str | None = None) -> RepairResult:
+    """Repair every damaged object ``result`` lists from a remote.
+
+    An object shared by several versions needs fetching once, through any version the remote
+    holds: versions are tried most-affected first, and one whose objects are intact by its
+    turn (say, a version not pushed yet that shares them) needs nothing. A version the remote
+    lacks is recorded, not raised, so the caller can re-verify and report what is left.
+    """
     by_top: dict[str, set[str]] = {}
     for problem in result.problems:
         for top, key in problem.entries:
             by_top.setdefault(top, set()).add(key)
-    fetched = 0
+    done = RepairResult()
+    if not by_top:
+        return done
+    resolved = target.resolve(repo, remote)
     with repo.lock():
-        for top, keys in sorted(by_top.items()):
+        for top, keys in sorted(by_top.items(), key=lambda item: (-len(item[1]), item[0])):
             manifest = repo.manifest(top)
-            fetched += repair(repo, top, [manifest.entries[k] for k in sorted(keys)], remote)
-    return fetched
+            damaged = [e for e in (manifest.entries[k] for k in sorted(keys))
+                       if repo.objects.verify(e.hash, e.size) is not None]
+            if not damaged:
+                continue
+            if not resolved.registry.has_manifest(top):
+                done.lacking.append(_lacking(resolved, top))
+                continue
+            done.fetched += repair(repo, top, damaged, resolved)
+    return done
 
 
 def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,

@@ -44,9 +44,10 @@ def check_key(key: str) -> str:
     """``key`` if it is a valid store key, else raise :class:`InvalidKey`.
 
     Valid: non-empty, '/'-separated segments, none of them empty, ``.`` or ``..`` (so no
-    leading, trailing or doubled '/'), and no backslash or NUL character.
+    leading, trailing or doubled '/'), and no NUL character. A backslash is an ordinary
+    character of a POSIX file name (quilt3 writes such keys too).
     """
-    if "\\" in key or "\0" in key or not _BAD_SEGMENTS.isdisjoint(key.split("/")):
+    if "\0" in key or not _BAD_SEGMENTS.isdisjoint(key.split("/")):
         raise InvalidKey(f"invalid store key {key!r}",
                          "store keys are relative paths like 'dir/file.csv'")
     return key

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from qvc.errors import BadManifest, BadRevision, RemoteConflict
+from qvc.errors import BadManifest, BadRevision, NoSuchPackage, RemoteConflict
 from qvc.quilt.manifest import Manifest, is_top_hash, parse, validate_package_name
 from qvc.storage.base import ObjectNotFound, PreconditionFailed, Store
 
@@ -33,6 +33,9 @@ MIN_TIMESTAMP = 1451631600
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 log = logging.getLogger("qvc")
+
+# Tags and HEAD~N live in a work tree; a registry knows only these names.
+_REMOTE_REV_HINT = "name a registry's version by 'latest' or its top hash (6+ hex characters)"
 
 
 def is_timestamp(pointer: str) -> bool:
@@ -179,12 +182,12 @@ class Registry:
         return Latest(value, info.etag)
 
     def no_latest(self, name: str, hint: str = "check the package name and the registry URL"
-                  ) -> BadRevision | BadManifest:
+                  ) -> NoSuchPackage | BadManifest:
         """The error for a package whose ``latest`` :meth:`read_latest` found none of: a
         missing package, or a damaged pointer (not reported as a missing package)."""
         value = self._pointer(self._prefix(name) + "latest")
         if value is None:
-            return BadRevision(f"no package {name} in {self.url}", hint)
+            return NoSuchPackage(f"no package {name} in {self.url}", hint)
         return BadManifest(
             f"'latest' of {name} in {self.url} is damaged: it holds {_shown(value)}, "
             "not a top hash",
@@ -259,12 +262,14 @@ class Registry:
         if is_top_hash(rev):
             return rev
         if len(rev) < 6 or not all(c in "0123456789abcdef" for c in rev):
-            raise BadRevision(f"invalid hash {rev!r}: give at least 6 hex characters")
+            raise BadRevision(f"unknown revision {rev!r}", _REMOTE_REV_HINT)
         matches = self.find(rev)
-        if len(matches) != 1:
-            raise BadRevision(
-                f"{'no' if not matches else 'more than one'} manifest matches {rev!r} in {self.url}"
-            )
+        if not matches:
+            raise BadRevision(f"unknown revision {rev!r}: no version in {self.url} has a top "
+                              "hash starting with it", _REMOTE_REV_HINT)
+        if len(matches) > 1:
+            raise BadRevision(f"ambiguous revision {rev!r}: {len(matches)} top hashes in "
+                              f"{self.url} start with it", "give more hex characters")
         return matches[0]
 
     def find(self, prefix: str) -> list[str]:
@@ -281,11 +286,12 @@ class Registry:
         """
         versions = self.versions(name)
         if not versions:
-            raise BadRevision(f"no package {name} in {self.url}")
+            raise NoSuchPackage(f"no package {name} in {self.url}")
         prefix = self._prefix(name)
         doomed = [p for p, h in versions if top_hash is None or h == top_hash]
         if not doomed:
-            raise BadRevision(f"{name} has no version {top_hash}")
+            raise BadRevision(f"{name} has no version {(top_hash or '')[:12]} in {self.url}",
+                              "delete the whole package without --rev, or name a version it has")
         for pointer in doomed:
             self.delete_pointer(name, pointer)
         remaining = [(p, h) for p, h in versions if p not in doomed and p != "latest"]

@@ -4,6 +4,7 @@ hint, and never a traceback -- checked in a real process, as a user or script se
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,35 @@ class Case:
     cwd: str = "work"  # "work", "outside", "sub" (a folder of the work tree)
     setup: Callable[[Path], object] | None = None
     hint: bool = True
+    avoid: str = ""  # a fragment the error and hint must not contain
 
 
 def unreadable(root: Path) -> None:
     (root / "locked.txt").write_text("secret")
     (root / "locked.txt").chmod(0)
+
+
+def pushed(root: Path) -> None:
+    """The work tree's commit pushed to the folder registry ``../reg``."""
+    assert run_qvc_process("push", "../reg", cwd=root).returncode == 0
+
+
+def dirty_after_two_commits(root: Path) -> None:
+    (root / "README.md").write_text("# two\n")
+    assert run_qvc_process("commit", "-a", "-m", "two", cwd=root).returncode == 0
+    (root / "README.md").write_text("# uncommitted\n")
+
+
+def corrupt_readme_object(root: Path) -> None:
+    from qvc.core.repo import Repo
+
+    repo = Repo(root)
+    head = repo.head()
+    assert head is not None
+    path = repo.objects.path(repo.manifest(head.top_hash).entries["README.md"].hash)
+    path.chmod(0o644)
+    path.write_bytes(b"# R\n")  # same size, other content
+    (root / "README.md").unlink()
 
 
 CASES = {
@@ -52,6 +77,23 @@ CASES = {
     "rm of untracked path": Case(["rm", "untracked.txt"], 4, "not tracked",
                                  setup=lambda root: (root / "untracked.txt").write_text("u")),
     "path inside .qvc": Case(["add", ".qvc/HEAD"], 4, ".qvc"),
+    "unknown tag": Case(["checkout", "no-such-tag"], 2, "unknown revision 'no-such-tag'"),
+    "unknown tag on a registry": Case(["delete", "test/errors", "--registry", "../reg", "--rev",
+                                       "v1"], 2, "unknown revision 'v1'", setup=pushed),
+    "unknown tag to clone": Case(["clone", "../reg", "test/errors", "dest", "--rev", "v1.0"], 2,
+                                 "unknown revision 'v1.0'", cwd="outside", setup=pushed),
+    "unknown version on a registry": Case(["delete", "test/errors", "--registry", "../reg",
+                                           "--rev", "abcdef"], 2,
+                                          "unknown revision 'abcdef'", setup=pushed),
+    "uncommitted changes in the way": Case(["checkout", "HEAD~1"], 6, "uncommitted",
+                                           setup=dirty_after_two_commits),
+    "no such package (clone)": Case(["clone", "../reg", "nobody/nothing", "dest"], 7,
+                                    "no package nobody/nothing", cwd="outside", setup=pushed),
+    "no such package (delete)": Case(["delete", "nobody/nothing", "--registry", "../reg"], 7,
+                                     "no package nobody/nothing", setup=pushed,
+                                     avoid="top hash"),
+    "corrupt object": Case(["restore", "README.md"], 8, "README.md",
+                           setup=corrupt_readme_object),
     "unknown command": Case(["frobnicate"], 2, "No such command", hint=False),
     "unknown option": Case(["status", "--frobnicate"], 2, "No such option", hint=False),
     "missing argument": Case(["add"], 2, "Missing argument", hint=False),
@@ -89,6 +131,7 @@ def test_user_mistake(name: str, places: dict[str, Path], qvc: Qvc) -> None:
         assert len(lines) == 2, done.stderr
         assert lines[0].startswith("error: ") and lines[1].startswith("hint: ")
     assert done.stdout == ""
+    assert not case.avoid or case.avoid not in done.stderr  # a hint that fits the error
 
 
 def test_unreadable_file_inside_a_folder_add(places: dict[str, Path], qvc: Qvc) -> None:
@@ -102,3 +145,32 @@ def test_unreadable_file_inside_a_folder_add(places: dict[str, Path], qvc: Qvc) 
         assert "Traceback" not in done.stderr
     finally:
         (root / "locked.txt").chmod(0o644)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def documented_codes() -> dict[int, str]:
+    """The README's exit-code table: code -> meaning."""
+    text = README.read_text(encoding="utf-8").split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", text, re.MULTILINE)
+    return {int(code): meaning for code, meaning in rows}
+
+
+def test_readme_table_matches_the_error_classes() -> None:
+    import qvc.errors as errors
+
+    documented = documented_codes()
+    in_docstring = {int(c) for c in re.findall(r"^(\d+) ", errors.__doc__ or "", re.MULTILINE)}
+    assert in_docstring == set(documented)
+    classes = [c for c in vars(errors).values()
+               if isinstance(c, type) and issubclass(c, errors.QvcError)]
+    assert {c.exit_code for c in classes} <= set(documented)
+    assert errors.NoSuchPackage.exit_code == 7 and "package" in documented[7]
+    assert errors.BadRevision.exit_code == 2 and "unknown revision" in documented[2]
+
+
+def test_every_documented_error_code_has_a_case() -> None:
+    tested = {case.code for case in CASES.values()}
+    untested = set(documented_codes()) - tested - {0, 1, 130}  # success, a bug, Ctrl-C
+    assert not untested, f"no case exits with {sorted(untested)}"

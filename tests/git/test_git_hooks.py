@@ -101,6 +101,9 @@ def test_init_output_explains_what_git_gets(tmp_path: Path, qvc: Qvc) -> None:
 
 def test_log_shows_git_commit_and_git_author(code: Path, qvc: Qvc,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "Git Commit:" not in qvc("log", cwd=code / "data").out  # no code commit pins it yet
+    git("add", "-A", cwd=code)
+    git("commit", "-q", "-m", "pin v1", cwd=code)
     head = git("rev-parse", "HEAD", cwd=code).stdout.strip()
     log = qvc("log", cwd=code / "data").out
     assert f"Git Commit: {head}" in log

@@ -86,7 +86,7 @@ CASES: dict[str, Case] = {
     "push-bucket-query": Case(("push", "s3://bucket?x=1"), 2, "committed"),
     "remote-add-bad-url": Case(("remote", "add", "origin", "ftp://x"), 2),
     "clone-bad-url": Case(("clone", "gopher://x", "test/pkg"), 2, "bare"),
-    "clone-missing-folder-registry": Case(("clone", "/nonexistent/registry", "test/pkg"), 2,
+    "clone-missing-folder-registry": Case(("clone", "/nonexistent/registry", "test/pkg"), 7,
                                           "bare"),
     "verify-remote-without-remote": Case(("verify", "--remote"), 2, "committed"),
     # credentials and reachability (S3 rows get a live moto endpoint unless overridden)
@@ -100,7 +100,7 @@ CASES: dict[str, Case] = {
                               ("cannot reach",), UNREACHABLE),
     "push-no-such-bucket": Case(("push", "s3://no-such-bucket-here"), 7, "committed",
                                 ("does not exist",)),
-    "clone-no-such-package": Case(("clone", "s3://{bucket}", "nobody/nothing"), 2, "bare",
+    "clone-no-such-package": Case(("clone", "s3://{bucket}", "nobody/nothing"), 7, "bare",
                                   ("no package",)),
 }
 

@@ -155,7 +155,6 @@ KEY_CASES: dict[str, Build] = {
     "qvc-head": keys(".qvc/HEAD"),
     "qvc-upper": keys(".QVC/config.json"),
     "qvc-objects": keys(".qvc/objects/tmp/x"),
-    "backslash": keys("a\\..\\..\\escaped.txt"),
     "newline": keys("a\nb.txt"),
     "nul": keys("a\x00b.txt"),
     "file-and-folder": keys("a", "a/b.txt"),

@@ -186,7 +186,7 @@ def _refused(store: Store, key: str, source: Path, out: Path) -> None:
 def test_keys_a_store_refuses(store: Store, tmp_path: Path) -> None:
     """A directory store takes relative paths only; every store refuses "" and NUL."""
     source = make_file(tmp_path / "f", 10)
-    odd = ("/a", "a/", "a//b", "./a", "a/./b", "a/../b", "..", "a\\b")
+    odd = ("/a", "a/", "a//b", "./a", "a/./b", "a/../b", "..")
     for key in ("", "a\0b") + (() if is_s3(store) else odd):
         _refused(store, key, source, tmp_path / "out")
         if is_s3(store):  # a directory resolves a file:// path first ("a//b" is "a/b")
