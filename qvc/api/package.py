@@ -12,9 +12,9 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from qvc.api.package_entry import PackageEntry
 from qvc.errors import MissingEntry, PathError, UsageError
@@ -22,6 +22,9 @@ from qvc.quilt.manifest import Entry, Manifest, parse, sort_key, validate_key
 from qvc.remote import physical
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.treewalk import walk
+
+if TYPE_CHECKING:
+    from qvc.storage.registry import Registry
 
 IGNORE_FILES = (".quiltignore", ".qvcignore")
 Dest = str | Callable[[str, "PackageEntry"], str] | None
@@ -303,8 +306,10 @@ class Package:
         from qvc.api.package_io import push
 
         self._set_message(message)
+        prepare = self.to_manifest() if dedupe or selector_fn is not None or callable(dest) \
+            else (lambda target, prefix: self._copied_manifest(name, target, prefix))
         url, manifest, top = push(
-            self.to_manifest(), name, registry,
+            prepare, name, registry,
             dest=_on_entries(dest) if callable(dest) else dest,
             selector=_on_entries(selector_fn) if selector_fn is not None else None,
             force=force, dedupe=dedupe,
@@ -315,6 +320,21 @@ class Package:
         pushed = type(self).from_manifest(manifest)
         pushed._tree.known[(url, name)] = {top}
         return pushed
+
+    def _copied_manifest(self, name: str, registry: Registry, dest: str | None) -> Manifest:
+        """The manifest to push, S3 entries without a hash first copied server-side into
+        ``registry`` (hashed by the copy; see :func:`qvc.api.package_io.copy_unhashed`)."""
+        from qvc.api.package_io import copy_unhashed
+
+        unhashed = [(k, e.physical_key, e.size) for k, e in self._tree.entries.items()
+                    if e._hash is None and physical.is_s3(e.physical_key)]
+        copies = copy_unhashed(unhashed, name, registry, dest) if unhashed else {}
+        for key, (digest, _) in copies.items():
+            self._tree.entries[key]._hash = digest
+        manifest = self.to_manifest()
+        for key, (_, url) in copies.items():
+            manifest.entries[key] = replace(manifest.entries[key], physical_key=url)
+        return manifest
 
     @classmethod
     def browse(cls, name: str, registry: str | os.PathLike[str] | None = None,
