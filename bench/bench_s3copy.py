@@ -10,7 +10,9 @@ Scenarios (fresh destination buckets for each tool):
 1. ``set_dir`` from an ``s3://`` prefix (4 MiB objects, 120 MiB) + push to another bucket.
 2. ``browse`` + push of a 140 MiB package (4 MiB objects and one 20 MiB object) to another
    bucket.
-3. Scenario 2 through a link paced at ``--rate`` MiB/s (default 25).
+3. Scenario 2 through a link paced at ``--rate`` MiB/s (default 25); 3b the same with the
+   4 MiB objects only, which quilt3 can copy on moto (it fails on the part copies of larger
+   ones: moto 5.2.5 omits their checksums).
 4. ``set_dir`` + push of ``--small`` 1 KiB objects (default 10,000): objects per second.
 
     python bench/bench_s3copy.py              # everything
@@ -190,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             if "3" not in skip:
                 proxy.rate = args.rate * MIB
                 rows += browse_push(bench, f"3 same at {args.rate:g} MiB/s", package)
+                # moto 5.2.5 leaves part checksums out, which quilt3 cannot copy around:
+                # compare on the objects it copies (one chunk or less)
+                rows += browse_push(bench, f"3b 120 MiB of 4 MiB at {args.rate:g} MiB/s",
+                                    [unit] * 30)
                 proxy.rate = None
             if "4" not in skip:
                 rows += set_dir_push(bench, f"4 {small} x 1 KiB set_dir + push",

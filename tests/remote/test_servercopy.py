@@ -242,3 +242,98 @@ def test_qvc_push_dest_and_already_there_counts(
                                   Key=f".quilt/packages/{out['top_hash']}")["Body"].read()
     rows = [json.loads(line) for line in text.splitlines()[1:]]
     assert all(r["physical_keys"][0].startswith(f"{registry}/elsewhere/") for r in rows)
+
+
+def test_copy_killed_mid_way_is_completed_by_the_next_push_and_gc_cleans(
+        s3: S3Server, tmp_path: Path, qvc: Qvc) -> None:
+    import subprocess
+    import sys
+
+    first, second = bucket_named(s3, "kill1"), bucket_named(s3, "kill2")
+    root = make_source(tmp_path, s3, first)
+    script = (f"import qvc; qvc.Package().set_dir('.', '{first}/data/')"
+              f".push('team/pkg', registry='{second}')")
+    died = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120,
+                          env=dict(os.environ, QVC_CRASH_AT="push.after_part"))
+    assert died.returncode == -9, died.stderr
+    client, name = s3.client(), second.removeprefix("s3://")
+    assert [u["Key"] for u in client.list_multipart_uploads(Bucket=name).get("Uploads", [])] \
+        == ["team/pkg/sub/big.bin"]
+    assert not client.list_objects_v2(Bucket=name, Prefix=".quilt/").get("Contents")
+    pushed = qvc_api().Package().set_dir(".", f"{first}/data/").push("team/pkg", registry=second)
+    assert {k: e.hash for k, e in pushed.walk()} == quilt3_hashes(root)
+    work = tmp_path / "work"
+    work.mkdir()
+    qvc("init", "team/pkg", cwd=work)
+    qvc("remote", "add", "origin", second, "--no-probe", cwd=work)
+    done = json.loads(qvc("gc", "--remote", "--grace", "0", "--json", cwd=work).out)
+    assert done["aborted"] == ["team/pkg/sub/big.bin"]
+    assert not client.list_multipart_uploads(Bucket=name).get("Uploads")
+
+
+def qvc_api():  # type: ignore[no-untyped-def]
+    """The qvc package (the ``qvc`` fixture shadows its name in tests that use both)."""
+    import qvc as api
+
+    return api
+
+
+class Recorder:
+    """A TransferProgress that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[int, int]] = []
+        self.client_bytes = 0
+        self.server_bytes = 0
+        self.done = 0
+
+    def start(self, objects: int, nbytes: int) -> None:
+        self.started.append((objects, nbytes))
+
+    def advance(self, nbytes: int) -> None:
+        self.client_bytes += nbytes
+
+    def server_side(self, nbytes: int) -> None:
+        self.server_bytes += nbytes
+
+    def object_done(self) -> None:
+        self.done += 1
+
+
+def test_progress_and_result_mark_server_side_copies(s3: S3Server, tmp_path: Path) -> None:
+    from qvc.ops.push import push_package
+    from qvc.storage.registry import Registry
+
+    first, second = bucket_named(s3, "prog1"), bucket_named(s3, "prog2")
+    make_source(tmp_path, s3, first)
+    qvc_api().Package().set_dir(".", f"{first}/data/").push("team/pkg", registry=first)
+    manifest = qvc_api().Package.browse("team/pkg", registry=first).to_manifest()
+    progress = Recorder()
+    result = push_package(manifest, "team/pkg", Registry(S3Store(second.removeprefix("s3://"))),
+                          progress=progress)
+    total = sum(e.size for e in manifest.entries.values())
+    assert progress.started == [(3, total)]
+    assert (progress.server_bytes, progress.client_bytes, progress.done) == (total, 0, 3)
+    assert (result.copied, result.bytes_copied, result.uploaded, result.skipped) == (3, total, 0, 0)
+    assert (result.bytes_client, result.streamed) == (0, 0)
+
+
+def test_other_endpoint_streams_through_the_client_and_says_so(
+        s3: S3Server, tmp_path: Path) -> None:
+    from qvc.ops.push import push_package
+    from qvc.storage.registry import Registry
+
+    first, second = bucket_named(s3, "strm1"), bucket_named(s3, "strm2")
+    root = make_source(tmp_path, s3, first)
+    qvc_api().Package().set_dir(".", f"{first}/data/").push("team/pkg", registry=first)
+    manifest = qvc_api().Package.browse("team/pkg", registry=first).to_manifest()
+    # the registry reached through another endpoint setting: no server-side copy
+    other = S3Store(second.removeprefix("s3://"), endpoint_url=s3.endpoint)
+    result = push_package(manifest, "team/pkg", Registry(other))
+    total = sum(e.size for e in manifest.entries.values())
+    assert (result.copied, result.streamed, result.uploaded) == (0, 3, 3)
+    assert result.bytes_client == 2 * total
+    q3 = quilt3.Package.browse("team/pkg", registry=second)
+    q3.fetch(str(tmp_path / "out") + "/")
+    assert (tmp_path / "out/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
