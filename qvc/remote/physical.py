@@ -99,6 +99,17 @@ def list_prefix(prefix_url: str) -> Iterator[tuple[str, Located]]:
         raise UsageError("a folder has no version", f"drop ?versionId from {prefix_url}")
     prefix = url.key if not url.key or url.key.endswith("/") else url.key + "/"
     store = _s3_store(url.bucket)
+    from qvc.storage.s3 import S3Store  # boto3 is imported only when S3 is used
+
+    if isinstance(store, S3Store):
+        from qvc.storage.s3copy import listed_sizes
+
+        sizes = listed_sizes(store, prefix)
+        if sizes is not None:  # never versioned: the listing says all, no HEAD per object
+            for key, size in sizes:
+                if not key.endswith("/"):
+                    yield key[len(prefix):], Located(format_s3_url(url.bucket, key), size)
+            return
     keys = [key for key in store.list(prefix) if not key.endswith("/")]
     # one HEAD per object (its version): many at once, or a large prefix takes minutes
     with ThreadPoolExecutor(max_workers=HASH_THREADS * 2) as pool:

@@ -233,6 +233,21 @@ def hash_object(store: S3Store, key: str, version_id: str | None, size: int,
     return hashing.combine(digests), size
 
 
+def listed_sizes(store: S3Store, prefix: str) -> list[tuple[str, int]] | None:
+    """(key, size) of every object under ``prefix`` from the listing alone, or None when the
+    bucket ever kept versions (then each object's current version needs a HEAD)."""
+    with store.translating(""):
+        status = store.client.get_bucket_versioning(Bucket=store.bucket).get("Status")
+    if status in ("Enabled", "Suspended"):
+        return None
+    found = []
+    paginator = store.client.get_paginator("list_objects_v2")
+    with store.translating(prefix):
+        for page in paginator.paginate(Bucket=store.bucket, Prefix=prefix):
+            found += [(item["Key"], int(item["Size"])) for item in page.get("Contents", ())]
+    return found
+
+
 def remove_copy(store: S3Store, key: str, info: ObjectInfo) -> None:
     """Delete an object a copy just created (its version, on a versioned bucket)."""
     with contextlib.suppress(Exception):

@@ -62,7 +62,8 @@ def bucket_named(s3: S3Server, prefix: str, versioned: bool = False) -> str:
 @pytest.mark.parametrize("versioned", [False, True])
 def test_set_dir_from_s3_then_push_copies_server_side(
         proxy: FaultProxy, moto_server: S3Server, tmp_path: Path, versioned: bool) -> None:
-    source, dest = bucket_named(moto_server, "src"), bucket_named(moto_server, "dst", versioned)
+    source = bucket_named(moto_server, "src", not versioned)
+    dest = bucket_named(moto_server, "dst", versioned)
     root = make_source(tmp_path, moto_server, source)
     proxy.clear()
     pkg = qvc.Package().set_dir(".", f"{source}/data/")
