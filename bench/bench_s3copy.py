@@ -61,13 +61,14 @@ class Row:
 
 
 class Bench:
-    def __init__(self, endpoint: str, proxy: FaultProxy, work: Path) -> None:
+    def __init__(self, endpoint: str, proxy: FaultProxy, work: Path, tools: set[str]) -> None:
         import boto3
 
         self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                                    aws_access_key_id="testing", aws_secret_access_key="testing")
         self.proxy = proxy
         self.work = work
+        self.tools = tools
         self.count = 0
 
     def bucket(self, stem: str) -> str:
@@ -88,7 +89,9 @@ class Bench:
         return sum(sizes)
 
     def measure(self, scenario: str, tool: str, objects: int, nbytes: int,
-                action: Callable[[], object]) -> Row:
+                action: Callable[[], object]) -> Row | None:
+        if tool not in self.tools:
+            return None
         self.proxy.clear()
         start = time.perf_counter()
         error = ""
@@ -118,7 +121,7 @@ def set_dir_push(b: Bench, scenario: str, sizes: list[int]) -> list[Row]:
 
     source = b.bucket("src")
     nbytes = b.upload(source, "data/", sizes)
-    rows = []
+    rows: list[Row | None] = []
     dest = b.bucket("qvc-dst")
     rows.append(b.measure(scenario, "qvc", len(sizes), nbytes, lambda: qvc.Package().set_dir(
         ".", f"s3://{source}/data/").push("bench/setdir", registry=f"s3://{dest}")))
@@ -126,7 +129,7 @@ def set_dir_push(b: Bench, scenario: str, sizes: list[int]) -> list[Row]:
     rows.append(b.measure(scenario, "quilt3", len(sizes), nbytes, lambda: quilt3.Package(
         ).set_dir(".", f"s3://{source}/data/").push("bench/setdir", registry=f"s3://{dest}",
                                                     force=True)))
-    return rows
+    return [row for row in rows if row is not None]
 
 
 def browse_push(b: Bench, scenario: str, sizes: list[int]) -> list[Row]:
@@ -140,7 +143,7 @@ def browse_push(b: Bench, scenario: str, sizes: list[int]) -> list[Row]:
     qvc.Package().set_dir(".", f"s3://{origin}/stage/").push("bench/pkg",
                                                              registry=f"s3://{origin}")
     b.proxy.rate = rate
-    rows = []
+    rows: list[Row | None] = []
     dest = b.bucket("qvc-copy")
     rows.append(b.measure(scenario, "qvc", len(sizes), nbytes, lambda: qvc.Package.browse(
         "bench/pkg", registry=f"s3://{origin}").push("bench/pkg", registry=f"s3://{dest}")))
@@ -148,7 +151,7 @@ def browse_push(b: Bench, scenario: str, sizes: list[int]) -> list[Row]:
     rows.append(b.measure(scenario, "quilt3", len(sizes), nbytes, lambda: quilt3.Package.browse(
         "bench/pkg", registry=f"s3://{origin}").push("bench/pkg", registry=f"s3://{dest}",
                                                      force=True)))
-    return rows
+    return [row for row in rows if row is not None]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=25.0, help="paced link, MiB/s (scenario 3)")
     parser.add_argument("--small", type=int, default=10_000, help="objects in scenario 4")
     parser.add_argument("--skip", default="", help="scenarios to skip, e.g. 3,4")
+    parser.add_argument("--tools", default="qvc,quilt3", help="which tools to run")
     parser.add_argument("--json", type=Path, help="write the rows to this file")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -179,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
             AWS_ENDPOINT_URL_S3=proxy.url, AWS_ENDPOINT_URL=proxy.url)
         os.environ.pop("AWS_PROFILE", None)
-        bench = Bench(endpoint, proxy, work)
+        bench = Bench(endpoint, proxy, work, set(args.tools.split(",")))
         unit = MIB // 8 if args.quick else 4 * MIB
         small = 200 if args.quick else args.small
         print(f"load average at start: {os.getloadavg()}", flush=True)
