@@ -82,10 +82,9 @@ def copy(store: S3Store, key: str, source: Source, size: int, *, if_none_match: 
     """Copy ``source`` (``size`` bytes) to ``key`` of ``store`` server-side; create-only when
     ``if_none_match`` (servers that ignore the condition on a copy are the caller's to guard
     with a HEAD first). Errors reading the source name the source."""
-    if size <= hashing.chunk_size(size):
-        copied = _copy_whole(store, key, source, size, if_none_match)
-    else:
+    if size > hashing.chunk_size(size):
         return _copy_parts(store, key, source, size, if_none_match, progress)
+    copied = _copy_whole(store, key, source, size, if_none_match)
     if progress:
         progress(size)
     return copied
@@ -103,8 +102,8 @@ def _copy_whole(store: S3Store, key: str, source: Source, size: int,
     info = ObjectInfo(size=size, etag=result.get("ETag", ""), version_id=version_of(response),
                       checksum_sha256=result.get("ChecksumSHA256"))
     crashpoints.reach("push.after_object")
-    if info.checksum_sha256:
-        return Copied(info, hashing.single_part_to_chunked(info.checksum_sha256.partition("-")[0]))
+    if info.checksum_sha256 and "-" not in info.checksum_sha256:  # a full-object SHA-256
+        return Copied(info, hashing.single_part_to_chunked(info.checksum_sha256))
     digests = [part_digest(store, key, info.version_id, 0, size)] if size else []
     return Copied(info, hashing.combine(digests), size)
 
