@@ -7,8 +7,9 @@ sent (retries, conditional headers) as well as what it got.
 
 Actions:
 
-``500`` / ``503`` / ``429``
-    answer with an S3 error (InternalError / SlowDown / Throttling) without forwarding.
+``500`` / ``503`` / ``429`` / ``403``
+    answer with an S3 error (InternalError / SlowDown / Throttling / AccessDenied) without
+    forwarding.
 ``200_error``
     answer 200 with an ``<Error>`` body, as S3 may for CompleteMultipartUpload; not forwarded.
 ``reset_before``
@@ -55,7 +56,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-ERRORS = {"500": (500, "InternalError"), "503": (503, "SlowDown"), "429": (429, "Throttling")}
+ERRORS = {"500": (500, "InternalError"), "503": (503, "SlowDown"), "429": (429, "Throttling"),
+          "403": (403, "AccessDenied")}
 ACTIONS = {*ERRORS, "200_error", "reset_before", "reset_after", "delay", "truncate", "cut",
            "bitflip", "bitflip_request", "strip_conditions"}
 _HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "expect", "te",
@@ -120,6 +122,10 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.log: list[Exchange] = []
         self._lock = threading.Lock()
+        self.rate: float | None = None  # bytes/s each way, shared by every connection
+        self.bytes_up = 0  # request bodies the client sent
+        self.bytes_down = 0  # response bodies the client read
+        self._link_free = [0.0, 0.0]  # when the up / down link is next free (monotonic)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.proxy = self  # type: ignore[attr-defined]
@@ -153,6 +159,23 @@ class FaultProxy:
         with self._lock:
             self.rules.clear()
             self.log.clear()
+            self.bytes_up = self.bytes_down = 0
+
+    def pace(self, nbytes: int, down: bool) -> None:
+        """Count ``nbytes`` crossing the link and, with a ``rate``, wait until a link of that
+        bandwidth (one each way, shared by all connections) would have carried them."""
+        with self._lock:
+            if down:
+                self.bytes_down += nbytes
+            else:
+                self.bytes_up += nbytes
+            if not self.rate or not nbytes:
+                return
+            now = time.monotonic()
+            start = max(now, self._link_free[down])
+            self._link_free[down] = start + nbytes / self.rate
+            wait = self._link_free[down] - now
+        time.sleep(wait)
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Exchange]:
         """Logged exchanges, optionally filtered by method and a path regular expression."""
@@ -187,6 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = Request(self.command, parts.path, parts.query, headers, self._read_body(headers))
+        proxy.pace(len(req.body), down=False)
         rule = proxy._take(req)
         # Logged just before the client can see the outcome, so a test that asserts on the log
         # right after its call returns sees this exchange.
@@ -280,6 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
               req: Request) -> None:
         self._send_head(status, headers, len(payload), req)
         if req.method != "HEAD":
+            self.server.proxy.pace(len(payload), down=True)  # type: ignore[attr-defined]
             self.wfile.write(payload)
 
     def _reset(self) -> None:

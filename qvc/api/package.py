@@ -14,10 +14,10 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import EllipsisType
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from qvc.api.objects import extension, serializable, serialize
 from qvc.api.package_entry import PackageEntry
@@ -29,6 +29,9 @@ from qvc.quilt.urls import format_s3_url, parse_s3_url
 from qvc.remote import physical
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.treewalk import walk
+
+if TYPE_CHECKING:
+    from qvc.storage.registry import Registry
 
 IGNORE_FILES = (".quiltignore", ".qvcignore")
 Dest = str | Callable[[str, "PackageEntry"], str] | None
@@ -437,20 +440,50 @@ class Package:
         from qvc.api.package_io import push
 
         self._set_message(message)
-        source = self.to_manifest()
+        source: Manifest | Callable[[Registry, str | None], Manifest]
+        if dedupe or selector_fn is not None or callable(dest):
+            source = self.to_manifest()
+        else:  # S3 entries without a hash are copied server-side first, hashed by the copy
+            def source(target: Registry, prefix: str | None) -> Manifest:
+                return self._copied_manifest(name, target, prefix)
         url, manifest, top = push(
-            source, name, registry, workflow=workflow,
+            source, name, registry, workflow=workflow, preview=self._preview(),
             dest=_on_entries(dest) if callable(dest) else dest,
             selector=_on_entries(selector_fn) if selector_fn is not None else None,
             force=force, dedupe=dedupe,
             known_parents=lambda url: self._tree.known.get((url, name), set()))
-        self._keep_workflow(source)
+        kept = source if isinstance(source, Manifest) else manifest  # None only if deduped
+        if kept is not None:
+            self._keep_workflow(kept)
         self._tree.known.setdefault((url, name), set()).add(top)
         if manifest is None:  # deduplicated: already the registry's latest
             return self
         pushed = type(self).from_manifest(manifest)
         pushed._tree.known[(url, name)] = {top}
         return pushed
+
+    def _preview(self) -> Manifest:
+        """The package's header, keys, sizes and metadata, without computing missing hashes
+        (which may mean reading the data): what a workflow checks before anything moves."""
+        unknown = Hash("sha2-256-chunked", "")
+        entries = {k: Entry(k, str(e.physical_key), e.size, e._hash or unknown, dict(e._meta))
+                   for k, e in self._tree.entries.items()}
+        return Manifest(dict(self._tree.header), entries, dict(self._tree.dir_meta))
+
+    def _copied_manifest(self, name: str, registry: Registry, dest: str | None) -> Manifest:
+        """The manifest to push, S3 entries without a hash first copied server-side into
+        ``registry`` (hashed by the copy; see :func:`qvc.api.package_io.copy_unhashed`)."""
+        from qvc.api.package_io import copy_unhashed
+
+        unhashed = [(k, str(e.physical_key), e.size) for k, e in self._tree.entries.items()
+                    if e._hash is None and physical.is_s3(e.physical_key)]
+        copies = copy_unhashed(unhashed, name, registry, dest) if unhashed else {}
+        for key, (digest, _) in copies.items():
+            self._tree.entries[key]._hash = digest
+        manifest = self.to_manifest()
+        for key, (_, url) in copies.items():
+            manifest.entries[key] = replace(manifest.entries[key], physical_key=url)
+        return manifest
 
     @classmethod
     def browse(cls, name: str, registry: str | os.PathLike[str] | None = None,

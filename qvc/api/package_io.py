@@ -21,6 +21,7 @@ unconditionally. ``push`` refuses to move a ``latest`` it does not know (see
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -43,8 +44,10 @@ from qvc.worktree.materialize import write_entry
 if TYPE_CHECKING:
     from qvc.ops.push import Dest, Selector
 
+log = logging.getLogger("qvc")
 Where = str | os.PathLike[str] | None
 WorkflowId = str | None | EllipsisType  # ...: the registry's default workflow
+Prepare = Callable[[Registry, str | None], Manifest]
 
 
 def here() -> Repo | None:
@@ -162,18 +165,30 @@ def build(manifest: Manifest, name: str, registry: Where, message: str | None,
     return target.url, top
 
 
-def push(manifest: Manifest, name: str, registry: Where, *, dest: Dest,
+def push(manifest: Manifest | Prepare, name: str, registry: Where, *, dest: Dest,
          selector: Selector | None,
          force: bool, dedupe: bool, known_parents: Callable[[str], set[str]],
-         workflow: WorkflowId = workflows.NOT_GIVEN) -> tuple[str, Manifest | None, str]:
+         workflow: WorkflowId = workflows.NOT_GIVEN, preview: Manifest | None = None
+         ) -> tuple[str, Manifest | None, str]:
     """See :meth:`qvc.Package.push`; returns (registry URL, manifest pushed, top hash), the
-    manifest None when ``dedupe`` found it already ``latest`` (nothing pushed).
+    manifest None when ``dedupe`` found it already ``latest`` (nothing pushed). ``manifest``
+    may be a function of the registry and the ``dest`` prefix (None for none or a function)
+    that makes it: see :func:`copy_unhashed`; the workflow then checks ``preview`` (the same
+    package before the copies), so an invalid package moves no data.
     ``known_parents(url)`` names the versions the caller's package came from there."""
     from qvc.ops.push import push_package
 
     validate_package_name(name)
     target, dest = remote_registry(registry, dest, force=force)
-    apply_workflow(manifest, target, name, workflow)
+    if callable(manifest):
+        record = workflows.check(target, workflow, name, preview or Manifest())
+        manifest = manifest(target, None if callable(dest) else dest)  # copies: after the check
+        if record:
+            manifest.header["workflow"] = record
+        else:
+            manifest.header.pop("workflow", None)
+    else:
+        apply_workflow(manifest, target, name, workflow)
     latest = target.read_latest(name)
     top = manifest.top_hash()
     if dedupe and latest is not None and latest.top_hash == top:
@@ -183,6 +198,23 @@ def push(manifest: Manifest, name: str, registry: Where, *, dest: Dest,
                           expected_latest=latest, known_parents=parents, verify=True)
     known.remember(target.url, name, result.top_hash)
     return target.url, result.manifest, result.top_hash
+
+
+def copy_unhashed(entries: list[tuple[str, str, int]], name: str, registry: Registry,
+                  dest: str | None) -> dict[str, tuple[Hash, str]]:
+    """Server-side copies, into the registry a push writes to, of the S3 entries (logical
+    key, physical key, size) whose hash is not known: each copy's checksums give the hash,
+    so the data is never downloaded. Returns {logical key: (hash, physical key of the copy)}
+    for those copied; the others are hashed as before."""
+    from qvc.ops.push import copy_unhashed as copy_them
+    from qvc.remote.servercopy import Item
+
+    items = [Item(key, url, size, None) for key, url, size in entries]
+    copied, copier = copy_them(items, name, registry, dest=dest)
+    if copier.copied:
+        log.info("%d object(s) (%d bytes) copied server-side to %s, %d bytes read back",
+                 copier.copied, copier.bytes, registry.url, copier.read)
+    return copied
 
 
 def browse(name: str, registry: Where, top_hash: str | None) -> tuple[str, Manifest, str]:

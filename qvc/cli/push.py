@@ -29,6 +29,8 @@ def push(
     if as_json:
         emit_json({"top_hash": result.top_hash, "uploaded": result.uploaded,
                    "skipped": result.skipped, "bytes": result.bytes_uploaded,
+                   "copied": result.copied, "bytes_copied": result.bytes_copied,
+                   "streamed": result.streamed, "bytes_client": result.bytes_client,
                    "remote": result.remote, "package": result.package,
                    "versions_written": result.versions_written})
         return
@@ -38,4 +40,9 @@ def push(
         return
     typer.echo(f"Pushed {result.package} {short(result.top_hash)} to {result.remote}: "
                f"{len(result.versions_written)} version(s), {result.uploaded} object(s) "
-               f"uploaded ({size(result.bytes_uploaded)}), {result.skipped} already there")
+               f"uploaded ({size(result.bytes_uploaded)}), {result.copied} copied server-side "
+               f"({size(result.bytes_copied)}), {result.skipped} already there; "
+               f"{size(result.bytes_client)} through this machine")
+    if result.streamed:
+        typer.echo(f"{result.streamed} object(s) in S3 went through this machine: their bucket "
+                   "is reached with other credentials or another endpoint")

@@ -124,6 +124,7 @@ class TransferBar:
         self._bar: Any = None
         self._lock = threading.Lock()
         self._objects = [0, 0]
+        self._server_side = 0  # bytes copied by S3, counted in the bar too
 
     def __enter__(self) -> TransferBar:
         if sys.stderr.isatty():
@@ -148,6 +149,13 @@ class TransferBar:
             with self._lock:
                 self._bar.update(nbytes)
 
+    def server_side(self, nbytes: int) -> None:
+        with self._lock:
+            self._server_side += nbytes
+            if self._bar is not None:
+                self._bar.update(nbytes)
+                self._show()
+
     def object_done(self) -> None:
         with self._lock:
             self._objects[0] += 1
@@ -155,7 +163,9 @@ class TransferBar:
                 self._show()
 
     def _show(self) -> None:
-        self._bar.set_postfix_str(f"{self._objects[0]}/{self._objects[1]} objects", refresh=False)
+        copied = f", {size(self._server_side)} copied server-side" if self._server_side else ""
+        self._bar.set_postfix_str(f"{self._objects[0]}/{self._objects[1]} objects{copied}",
+                                  refresh=False)
 
 
 def _tqdm(**options: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking, workflows
 from qvc.remote.physical import copy_to_file
+from qvc.remote.servercopy import Copier, Item
 from qvc.remote.target import Target, for_push
 from qvc.remote.transfer import (
     Uploader,
@@ -47,23 +49,59 @@ _READ: Any = object()
 class PushResult:
     top_hash: str
     manifest: Manifest  # as stored in the registry, physical keys pointing at its copies
-    uploaded: int = 0
-    skipped: int = 0
+    uploaded: int = 0  # objects sent through the client
+    skipped: int = 0  # objects the registry held before this push
     bytes_uploaded: int = 0
     pointer: str | None = None
+    copied: int = 0  # objects S3 copied server-side
+    bytes_copied: int = 0
+    bytes_read: int = 0  # bytes the client read from S3 (streamed copies, hashing read-backs)
+    streamed: int = 0  # objects copied through the client: not reachable for a server copy
+
+    @property
+    def bytes_client(self) -> int:
+        """Bytes that went through the client, both ways."""
+        return self.bytes_uploaded + self.bytes_read
 
 
 class Reuse:
-    """Content already in a registry: (hash, size) -> a physical key holding it there."""
+    """Content already in a registry: (hash, size) -> physical keys holding it there; and
+    which of it this push placed (``fresh``) or already counted as there (``counted``)."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.keys: dict[tuple[Hash, int], str] = {}
+        self.more: dict[tuple[Hash, int], list[str]] = {}
+        self.fresh: set[tuple[Hash, int]] = set()
+        self.counted: set[tuple[Hash, int]] = set()
 
-    def learn(self, manifest: Manifest) -> None:
+    def learn(self, manifest: Manifest, *, fresh: bool = False) -> None:
         for entry in manifest.entries.values():
             if store_key(self.registry.store, entry.physical_key) is not None:
-                self.keys.setdefault((entry.hash, entry.size), entry.physical_key)
+                content = (entry.hash, entry.size)
+                if fresh and content not in self.keys:
+                    self.fresh.add(content)
+                self.keys.setdefault(content, entry.physical_key)
+                self.more.setdefault(content, []).append(entry.physical_key)
+
+    def find(self, entry: Entry, prefix: str | None) -> str | None:
+        """A physical key holding ``entry``'s content (under the data ``prefix`` if given)."""
+        content = (entry.hash, entry.size)
+        if prefix is None:
+            return self.keys.get(content)
+        for physical in self.more.get(content, ()):
+            located = store_key(self.registry.store, physical)
+            if located is not None and located[0].startswith(prefix):
+                return physical
+        return None
+
+    def already_there(self, entry: Entry) -> int:
+        """1 the first time content the registry held before this push is met, else 0."""
+        content = (entry.hash, entry.size)
+        if content in self.fresh or content in self.counted:
+            return 0
+        self.counted.add(content)
+        return 1
 
     def learn_latest(self, name: str, latest: Latest | None) -> None:
         if latest is not None:
@@ -116,7 +154,7 @@ def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: De
     assert result.manifest.top_hash() == top
     registry.write_manifest(result.manifest, top)
     crashpoints.reach("push.after_manifest")
-    reuse.learn(result.manifest)
+    reuse.learn(result.manifest, fresh=True)
     return result
 
 
@@ -153,25 +191,45 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
                 selector: Selector | None, reuse: Reuse, progress: TransferProgress,
                 verify: bool = False) -> PushResult:
     """Copy entries into the registry's store; returns the manifest naming the copies
-    (local files hashed first with ``verify``: see :func:`push_package`)."""
+    (local files hashed first with ``verify``: see :func:`push_package`).
+
+    Data already in S3 that the registry's client reaches is copied server-side; other S3
+    data streams through the client. Without ``dest``, content the registry holds anywhere is
+    reused; with a ``dest`` prefix, only copies under it are (every selected file lands
+    there); with a ``dest`` function, every selected file goes where it says."""
     store = registry.store
     prefix = _prefix(name, dest)
     uploader = Uploader(store, prefix, progress)
-    chosen = selector or (lambda lk, e: store_key(store, e.physical_key) is None)
+    copier = Copier(store, prefix, progress)
+    chosen = selector or _default_selector(store, prefix, dest)
     entries = dict(manifest.entries)
     todo: list[Entry] = []
+    skipped = 0
     for key, entry in entries.items():
-        known = reuse.keys.get((entry.hash, entry.size))
         if not chosen(key, entry):
+            skipped += reuse.already_there(entry)
             continue
+        known = None if callable(dest) else reuse.find(entry, prefix if dest else None)
         if known is not None:
             entries[key] = replace(entry, physical_key=known)
+            skipped += reuse.already_there(entry)
         else:
-            todo.append(entry)
+            # content the registry holds outside the dest prefix: copy it there in S3
+            there = reuse.keys.get((entry.hash, entry.size)) if dest else None
+            todo.append(replace(entry, physical_key=there) if there else entry)
     progress.start(len(todo), sum(e.size for e in todo))
+    streamed = [0, 0]  # objects, bytes
+    lock = threading.Lock()
 
     def place(entry: Entry) -> str:
         target = _target_key(store, prefix, dest, entry)
+        if copier.can_copy(entry.physical_key, entry.hash.type):
+            item = Item(entry.logical_key, entry.physical_key, entry.size, entry.hash)
+            return copier.place(item, target)[0]
+        if local_source(entry.physical_key) is None:
+            with lock:
+                streamed[0] += 1
+                streamed[1] += entry.size
         with _source(entry, verify) as source:
             return uploader.place(entry, target, source)
 
@@ -179,8 +237,42 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
         entries[entry.logical_key] = replace(entry, physical_key=physical)
     remote = Manifest(header=dict(manifest.header), entries=entries,
                       dir_meta=dict(manifest.dir_meta))
-    return PushResult(remote.top_hash(), remote, uploader.uploaded,
-                      len(entries) - uploader.uploaded, uploader.bytes)
+    placed = len(todo) - copier.copied - uploader.uploaded  # found already at their keys
+    return PushResult(remote.top_hash(), remote, uploader.uploaded, skipped + placed,
+                      uploader.bytes, copied=copier.copied, bytes_copied=copier.bytes,
+                      bytes_read=streamed[1] + copier.read, streamed=streamed[0])
+
+
+def copy_unhashed(items: list[Item], name: str, registry: Registry, *, dest: str | None,
+                  progress: TransferProgress | None = None) -> tuple[dict[str, tuple[Hash, str]],
+                                                                     Copier]:
+    """Copy server-side the S3 data of entries whose hash is not known yet to where a push
+    puts them (``dest`` prefix, else ``<name>/``), learning each hash from the copy itself;
+    returns {logical key: (hash, physical key of the copy)} for those copied, and the counts.
+    Entries the registry's client cannot copy (or already in the registry) are left out."""
+    store = registry.store
+    prefix = _prefix(name, dest)
+    copier = Copier(store, prefix, progress or NoProgress())
+    todo = [i for i in items
+            if store_key(store, i.physical_key) is None and copier.can_copy(i.physical_key, None)]
+    (progress or NoProgress()).start(len(todo), sum(i.size for i in todo))
+    placed = parallel_map(lambda i: copier.place(i, prefix + i.logical_key), todo)
+    return {i.logical_key: (h, pk) for i, (pk, h) in zip(todo, placed, strict=True)}, copier
+
+
+def _default_selector(store: Store, prefix: str, dest: Dest) -> Selector:
+    """What a push copies unless told: data outside the registry; with a ``dest`` prefix also
+    the registry's data outside that prefix; with a ``dest`` function, everything."""
+    if callable(dest):
+        return lambda lk, e: True
+    if dest is None:
+        return lambda lk, e: store_key(store, e.physical_key) is None
+
+    def outside(lk: str, entry: Entry) -> bool:
+        located = store_key(store, entry.physical_key)
+        return located is None or not located[0].startswith(prefix)
+
+    return outside
 
 
 def _prefix(name: str, dest: Dest) -> str:
@@ -255,9 +347,17 @@ class RepoPushResult:
     versions_written: list[str] = field(default_factory=list)  # top hashes, oldest first
     records_written: int = 0  # commit records the registry lacked
     uploaded: int = 0
-    skipped: int = 0
+    skipped: int = 0  # objects the registry held before this push
     bytes_uploaded: int = 0
     moved_latest: bool = False
+    copied: int = 0  # objects S3 copied server-side
+    bytes_copied: int = 0
+    bytes_read: int = 0
+    streamed: int = 0
+
+    @property
+    def bytes_client(self) -> int:
+        return self.bytes_uploaded + self.bytes_read
 
 
 def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
@@ -335,6 +435,14 @@ def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote
     staged: list[tuple[str, int]] = []
     learned: set[str] = set()
     sparse = repo.selection() is not None
+    head = history[0]
+    if copy and head.top_hash in remote_tops and registry.names_outside(head.top_hash):
+        # a build to the remote came first: its manifest names local paths; name the copies
+        pushed = stage_version(repo.manifest(head.top_hash), repo.package, registry,
+                               dest=dest, selector=None, copy=copy, reuse=reuse,
+                               progress=progress)
+        result.versions_written.append(head.top_hash)
+        _add_counts(result, pushed)
     for commit in reversed(history):
         if commit.top_hash in remote_tops or any(top == commit.top_hash for top, _ in staged):
             continue
@@ -349,7 +457,15 @@ def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote
                                progress=progress)
         staged.append((commit.top_hash, commit.time_ns // 10**9))
         result.versions_written.append(commit.top_hash)
-        result.uploaded += pushed.uploaded
-        result.skipped += pushed.skipped
-        result.bytes_uploaded += pushed.bytes_uploaded
+        _add_counts(result, pushed)
     return staged
+
+
+def _add_counts(result: RepoPushResult, pushed: PushResult) -> None:
+    result.uploaded += pushed.uploaded
+    result.skipped += pushed.skipped
+    result.bytes_uploaded += pushed.bytes_uploaded
+    result.copied += pushed.copied
+    result.bytes_copied += pushed.bytes_copied
+    result.bytes_read += pushed.bytes_read
+    result.streamed += pushed.streamed

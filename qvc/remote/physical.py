@@ -99,10 +99,22 @@ def list_prefix(prefix_url: str) -> Iterator[tuple[str, Located]]:
         raise UsageError("a folder has no version", f"drop ?versionId from {prefix_url}")
     prefix = url.key if not url.key or url.key.endswith("/") else url.key + "/"
     store = _s3_store(url.bucket)
-    for key in store.list(prefix):
-        if key.endswith("/"):
-            continue
-        info = store.head(key)
+    from qvc.storage.s3 import S3Store  # boto3 is imported only when S3 is used
+
+    if isinstance(store, S3Store):
+        from qvc.storage.s3copy import listed_sizes
+
+        sizes = listed_sizes(store, prefix)
+        if sizes is not None:  # never versioned: the listing says all, no HEAD per object
+            for key, size in sizes:
+                if not key.endswith("/"):
+                    yield key[len(prefix):], Located(format_s3_url(url.bucket, key), size)
+            return
+    keys = [key for key in store.list(prefix) if not key.endswith("/")]
+    # one HEAD per object (its version): many at once, or a large prefix takes minutes
+    with ThreadPoolExecutor(max_workers=HASH_THREADS * 2) as pool:
+        infos = list(pool.map(store.head, keys))
+    for key, info in zip(keys, infos, strict=True):
         if info is None:
             continue  # deleted between listing and head
         version = info.version_id if info.version_id not in (None, "null") else None
@@ -140,13 +152,28 @@ def read_bytes(physical_key: str, expected: Hash | None = None) -> bytes:
 
 
 def hash_of(physical_key: str) -> tuple[Hash, int]:
-    """``sha2-256-chunked`` hash and size of the data; S3 objects are downloaded to hash."""
+    """``sha2-256-chunked`` hash and size of the data. An S3 object's comes from its stored
+    SHA-256 checksum when that is Quilt's, else from ranged reads of its chunks in parallel
+    (:func:`qvc.storage.s3copy.hash_object`)."""
     if not is_s3(physical_key):
         path = local_path(physical_key)
         try:
             return hash_file(path, CHUNKED), os.stat(path).st_size
         except OSError as exc:
             raise os_error(exc, path) from exc
+    from qvc.storage import s3copy  # boto3 is imported only when S3 is used
+    from qvc.storage.s3 import S3Store
+
+    url = parse_s3_url(physical_key)
+    store = _s3_store(url.bucket)
+    if isinstance(store, S3Store):
+        info = store.head(url.key, url.version_id)
+        if info is None:
+            raise PathError(f"no such S3 object: {physical_key}",
+                            "check the bucket, key and version")
+        value, _ = s3copy.hash_object(store, url.key, url.version_id, info.size,
+                                      info.checksum_sha256)
+        return Hash(CHUNKED, value), info.size
     with tempfile.TemporaryDirectory(prefix="qvc-hash-") as tmp:
         dest = Path(tmp) / "object"
         copy_to_file(physical_key, dest)

@@ -99,14 +99,41 @@ class Registry:
         return parse(data, expected_top_hash=top_hash, source=f"manifest {top_hash[:12]}")
 
     def write_manifest(self, manifest: Manifest, top_hash: str | None = None) -> str:
-        """Store a manifest under its top hash (create-only; an equal one already there is fine)."""
+        """Store a manifest under its top hash (create-only; an equal one already there is fine).
+
+        An existing manifest of the same name has the same hashed content (physical keys and
+        directory-meta rows are not hashed), so losing the create-only race is success, with
+        one exception: a stored manifest naming data outside the registry (a ``build`` whose
+        keys are someone's local paths) is replaced by one whose every key resolves inside
+        it, by compare-and-swap. The caller has written that data first, so the version stays
+        readable all along; a manifest whose keys all resolve inside is never replaced."""
         top = top_hash or manifest.top_hash()
         data = manifest.dumps()
-        # an existing manifest of the same name has the same hashed content (directory-meta
-        # rows are not hashed), so losing the create-only race is success
-        with contextlib.suppress(PreconditionFailed):
+        try:
             self.store.put(PACKAGES + top, data, if_none_match=True)
+        except PreconditionFailed:
+            if self._names_only_own_data(manifest):
+                self._replace_outside(top, data)
         return top
+
+    def _names_only_own_data(self, manifest: Manifest) -> bool:
+        return all(self.store.key_for(e.physical_key) is not None
+                   for e in manifest.entries.values())
+
+    def _replace_outside(self, top: str, data: bytes) -> None:
+        info = self.store.head(PACKAGES + top)
+        if info is None:
+            return
+        stored = self.read_manifest(top)
+        if self._names_only_own_data(stored):
+            return
+        # lost to another writer: theirs is a manifest of the same version, kept
+        with contextlib.suppress(PreconditionFailed):
+            self.store.put(PACKAGES + top, data, if_match=info.etag)
+
+    def names_outside(self, top_hash: str) -> bool:
+        """Whether the stored manifest ``top_hash`` names data outside the registry."""
+        return not self._names_only_own_data(self.read_manifest(top_hash))
 
     def write_manifest_file(self, source: Path, top_hash: str) -> str:
         """:meth:`write_manifest` of manifest bytes held in the file ``source``."""

@@ -23,6 +23,8 @@ class TransferProgress(Protocol):
 
     def advance(self, nbytes: int) -> None: ...  # a ByteProgress
 
+    def server_side(self, nbytes: int) -> None: ...  # bytes S3 copied without the client
+
     def object_done(self) -> None: ...
 
 
@@ -33,6 +35,9 @@ class NoProgress:
         pass
 
     def advance(self, nbytes: int) -> None:
+        pass
+
+    def server_side(self, nbytes: int) -> None:
         pass
 
     def object_done(self) -> None:
