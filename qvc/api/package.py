@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from qvc.storage.registry import Registry
 
 IGNORE_FILES = (".quiltignore", ".qvcignore")
+_PLACEHOLDER = "A" * 43 + "="  # a well-formed hash value (32 zero bytes), replaced on load
 Dest = str | Callable[[str, "PackageEntry"], str] | None
 Selector = Callable[[str, "PackageEntry"], bool] | None
 Key = str | tuple[str, ...] | list[str]
@@ -372,7 +373,7 @@ class Package:
                 row = None  # parse() names the bad line
             if isinstance(row, dict) and row.get("hash") is None and row.get("physical_keys"):
                 unhashed[str(row.get("logical_key"))] = row
-                row = {**row, "hash": {"type": "sha2-256-chunked", "value": "0" * 64},
+                row = {**row, "hash": {"type": "sha2-256-chunked", "value": _PLACEHOLDER},
                        "size": row.get("size") if isinstance(row.get("size"), int) else 0}
                 line = json.dumps(row).encode("utf-8")
             lines.append(line)
