@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from qvc.core.objectio import (
@@ -45,12 +46,24 @@ from qvc.quilt.hashing import (
 from qvc.sysio import forking
 from qvc.sysio.fileio import SMALL_BATCH, os_error, sync_filesystem, sync_written
 from qvc.sysio.filestat import FileStat
+from qvc.worktree.treeread import READ_FLAGS
 
 SMALL = 8 * 1024 * 1024
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-# O_NONBLOCK: a FIFO swapped in for a walked file must not hang the open (no effect on files)
-_READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
+Opener = Callable[[str], int]  # a path to a read-only descriptor, raising OSError
+
+
+class FileGone(PathError):
+    """A file found by a walk is no longer a regular file reachable without links (deleted,
+    or it or a folder on its way replaced by a link): it is simply not there."""
+
+    default_hint = "run the command again"
+
+
+def open_read(path: str) -> int:
+    """The default :data:`Opener`: by path, never following a link at the file itself."""
+    return os.open(path, READ_FLAGS)
 
 
 class ObjectStore:
@@ -129,13 +142,19 @@ class ObjectStore:
         return h, st
 
     def read_file(
-        self, source: str | os.PathLike[str], walked: FileStat | None
+        self, source: str | os.PathLike[str], walked: FileStat | None,
+        opener: Opener = open_read,
     ) -> tuple[Hash, FileStat, tuple[str, bytes] | None]:
         """(hash, stat, small) of a work-tree file: a large one is stored here (small is
-        None); a small one is returned as (object path, bytes) for the caller to store."""
+        None); a small one is returned as (object path, bytes) for the caller to store.
+        ``opener`` opens ``source`` (a :class:`qvc.worktree.treeread.TreeReader` opens it
+        through verified folders). A file from a walk (``walked`` given) that is gone or is
+        now reached through a link raises :class:`FileGone`."""
         try:
-            fd = os.open(source, _READ)
+            fd = opener(os.fspath(source))
         except OSError as exc:
+            if walked is not None and exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                raise FileGone(f"{source} is gone") from None
             if exc.errno == errno.ELOOP:
                 raise PathError(f"{source} is a symbolic link",
                                 "qvc tracks regular files only") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qvc.errors import PathError
+from qvc.errors import PathError, UsageError
 
 
 def to_key(root: Path, cwd: Path, path: str) -> str:
@@ -13,7 +13,12 @@ def to_key(root: Path, cwd: Path, path: str) -> str:
 
     Raises PathError if the path leaves the work tree, points into ``.qvc/``, or passes
     through a symbolic link (qvc never follows links, so it never writes outside the tree).
+    Raises UsageError for an empty path: it is no name at all, not the current folder (give
+    '.' for that), so ``qvc rm ""`` never acts on the whole folder.
     """
+    if not path:
+        raise UsageError("an empty path names no file",
+                         "give a file or folder name; '.' means the current folder")
     absolute = Path(os.path.normpath(cwd / path))
     try:
         rel = absolute.relative_to(root)

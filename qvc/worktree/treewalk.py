@@ -32,6 +32,9 @@ from qvc.worktree.ignore import IgnoreRules
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FORK_MIN = 4096  # files per process below which forking costs more than it saves
 _NO_STAT = (0, 0, 0, 0)  # mtime_ns, ctime_ns, inode, size of a file gone since listing
+# the mode of a file gone since listing: no file type, so every S_IS* test is False (a
+# negative mode would make them raise OverflowError)
+_GONE = 0
 
 
 class Walk:
@@ -90,7 +93,7 @@ def _stat_listing(root: Path, listing: _Listing) -> Walk:
         return result
     for i, key in enumerate(listing.keys):
         mode = modes[i]
-        if mode == -1 or stat.S_ISDIR(mode):
+        if mode == _GONE or stat.S_ISDIR(mode):
             continue  # gone, or turned into a folder, since it was listed
         if not stat.S_ISREG(mode):
             result.skipped.append(key)  # replaced by a link or a special file meanwhile
@@ -173,7 +176,7 @@ def _bad_name(key: str) -> bool:
 
 
 def _stat_all(root: str, segments: list[_Segment], total: int) -> tuple[array[int], StatColumn]:
-    """(modes, stats) of the listed files in listing order (-1: gone; four stat numbers per
+    """(modes, stats) of the listed files in listing order (``_GONE``: gone; four stat numbers per
     file), from this process and, for a large tree on Linux with no other thread running,
     forked children."""
     parts = forking.processes(total, FORK_MIN, "QVC_WALK_PROCESSES")
@@ -218,7 +221,7 @@ def _stat_segments(root: str, segments: Sequence[_Segment]) -> tuple[array[int],
     for seg in segments:
         fd = _reopen(root, seg)
         if fd is None:
-            modes.extend([-1] * len(seg.names))
+            modes.extend([_GONE] * len(seg.names))
             extend(_NO_STAT * len(seg.names))
             continue
         try:
@@ -226,7 +229,7 @@ def _stat_segments(root: str, segments: Sequence[_Segment]) -> tuple[array[int],
                 try:
                     st = lstat(name, dir_fd=fd)
                 except (FileNotFoundError, NotADirectoryError):
-                    mode(-1)
+                    mode(_GONE)
                     extend(_NO_STAT)
                     continue
                 mode(st.st_mode)

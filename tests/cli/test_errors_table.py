@@ -51,6 +51,8 @@ CASES = {
     "nothing to commit": Case(["commit", "-m", "again"], 5, "nothing to commit"),
     "rm of untracked path": Case(["rm", "untracked.txt"], 4, "not tracked",
                                  setup=lambda root: (root / "untracked.txt").write_text("u")),
+    "empty path on add": Case(["add", ""], 2, "empty path"),
+    "empty path on rm": Case(["rm", ""], 2, "empty path"),
     "path inside .qvc": Case(["add", ".qvc/HEAD"], 4, ".qvc"),
     "unknown command": Case(["frobnicate"], 2, "No such command", hint=False),
     "unknown option": Case(["status", "--frobnicate"], 2, "No such option", hint=False),
