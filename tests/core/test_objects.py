@@ -89,12 +89,24 @@ def test_batches_keep_order_and_content(tmp_path: Path, processes: str,
     store.sync()
 
 
-def test_parallel_batch_stops_at_a_missing_file(tmp_path: Path) -> None:
+def test_parallel_batch_skips_a_file_gone_since_the_walk(tmp_path: Path) -> None:
     files = []
     for i in range(1200):
         path = tmp_path / f"f{i}"
         path.write_bytes(b"%d" % i)
         files.append((i, str(path), walked(path)))
+    os.unlink(files[700][1])
+    done = [tag for tag, _, _ in add_files(ObjectStore(tmp_path / "objects"), files,
+                                           batch_files=100)]
+    assert done == [i for i in range(1200) if i != 700]
+
+
+def test_parallel_batch_stops_at_a_missing_file_not_walked(tmp_path: Path) -> None:
+    files: list[tuple[int, str, FileStat | None]] = []
+    for i in range(1200):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(b"%d" % i)
+        files.append((i, str(path), walked(path) if i != 700 else None))
     os.unlink(files[700][1])
     with pytest.raises(PathError, match="f700"):
         for _ in add_files(ObjectStore(tmp_path / "objects"), files, batch_files=100):
