@@ -184,11 +184,9 @@ class ObjectStore:
             data = read_small(fd, before.st_size)
             h, final = self._small_name(data)
             small = (final, data)
+            after = _unchanged(fd, before, source)
         else:
-            h = self._add_large(fd, before.st_size)
-        after = os.fstat(fd)
-        if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
-            raise PathError(f"{source} changed while it was being read", "run the command again")
+            h, after = self._add_large(fd, before, source)
         return h, FileStat.of(after), small
 
     def _small_name(self, data: bytes) -> tuple[Hash, str]:
@@ -257,31 +255,42 @@ class ObjectStore:
             raise os_error(exc, final) from exc
         self._note_written(final)
 
-    def _add_large(self, fd: int, size: int) -> Hash:
-        """Copy to a temp file while the parts hash (:func:`copy_hashing`), then publish."""
+    def _add_large(self, fd: int, before: os.stat_result, source: str | os.PathLike[str]
+                   ) -> tuple[Hash, os.stat_result]:
+        """Copy to a temp file while the parts hash (:func:`copy_hashing`), then publish,
+        unless the file changed meanwhile. On every failure the temp file is removed: a file
+        that keeps growing would otherwise leave a full-size copy behind on each try."""
         out, tmp = self._temp()
         try:
-            digests = copy_hashing(fd, out, chunk_size(size))
-            os.fchmod(out, COMPLETE)
+            try:
+                digests = copy_hashing(fd, out, chunk_size(before.st_size))
+                os.fchmod(out, COMPLETE)
+            finally:
+                os.close(out)
+            after = _unchanged(fd, before, source)
         except BaseException:
-            os.close(out)
-            os.unlink(tmp)
+            unlink_quietly(tmp)
             raise
-        os.close(out)
         h = Hash(CHUNKED, combine(digests))
-        if is_complete(f"{self.root}/{self.name(h)}", size):
+        if is_complete(f"{self.root}/{self.name(h)}", before.st_size):
             os.unlink(tmp)
         else:
             self._publish(tmp, h)
-        return h
+        return h, after
 
     def add_verified(self, tmp_file: Path, expected: Hash, size: int) -> None:
-        """Publish a downloaded file after checking it hashes to ``expected``; else raise."""
-        actual = hash_file(tmp_file, expected.type)
-        if actual != expected or tmp_file.stat().st_size != size:
-            tmp_file.unlink()
-            raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
-        os.chmod(tmp_file, COMPLETE)
+        """Publish a downloaded file after checking it hashes to ``expected``; else raise.
+        The temp file is removed on every failure."""
+        try:
+            actual = hash_file(tmp_file, expected.type)
+            if actual != expected or tmp_file.stat().st_size != size:
+                raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
+            os.chmod(tmp_file, COMPLETE)
+        except BaseException as exc:
+            unlink_quietly(str(tmp_file))
+            if isinstance(exc, OSError):
+                raise os_error(exc, tmp_file) from exc
+            raise
         self._publish(str(tmp_file), expected)
 
     def add_verified_bytes(self, data: bytes, expected: Hash) -> None:
@@ -309,6 +318,15 @@ class ObjectStore:
         os.close(fd)
         os.chmod(name, 0o644)
         return Path(name)
+
+
+def _unchanged(fd: int, before: os.stat_result, source: str | os.PathLike[str]
+               ) -> os.stat_result:
+    """The open file's stat after reading it; PathError if it changed since ``before``."""
+    after = os.fstat(fd)
+    if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
+        raise PathError(f"{source} changed while it was being read", "run the command again")
+    return after
 
 
 def _flush(root: str) -> bytes:
