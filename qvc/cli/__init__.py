@@ -8,6 +8,7 @@ Errors are caught in exactly one place, :func:`main`, which maps them to exit co
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -116,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug, not the user's mistake
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # a write not mapped where it happened: a full disk is still exit 9, never a bug
+            from qvc.sysio.fileio import os_error
+
+            full = os_error(exc, exc.filename or "a file")
+            _error(str(full), getattr(full, "hint", ""))
+            return getattr(full, "exit_code", 9)
         if os.environ.get("QVC_DEBUG"):
             raise
         _error(f"internal error: {type(exc).__name__}: {exc}",
