@@ -29,7 +29,7 @@ from qvc.core.index import Index
 from qvc.core.indexfile import Version
 from qvc.core.merge import ABSENT, Conflict, MergeResult, merge_bytes
 from qvc.core.repo import Repo
-from qvc.core.workspace import compare
+from qvc.core.workspace import compare, untracked_in_the_way
 from qvc.errors import CorruptObject, DirtyWorkTree, MergeConflict, NoCommits
 from qvc.git import pin
 from qvc.ops import verify as verify_op
@@ -209,8 +209,8 @@ def _check_clean(repo: Repo, index: Index, result: MergeResult,
     status = compare(repo.root, index, walk(repo.root, IgnoreRules(repo.root)))
     write = {k for k, e in result.files.items() if e is not None}
     remove = {k for k, e in result.files.items() if e is None}
-    in_the_way = write & (set(status.untracked) | set(status.skipped))
     target = Manifest(entries={k: e for k, e in result.files.items() if e is not None})
+    in_the_way = set(untracked_in_the_way(repo.root, index, target.entries.values()))
     unstaged = set(status.modified + status.deleted)  # staged changes: checked above
     done = settled(repo, target, unstaged | in_the_way, write, remove)
     dirty = sorted(unstaged - done)
