@@ -27,9 +27,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             "modified": s.modified, "deleted": s.deleted, "untracked": s.untracked,
             "skipped": s.skipped, "remote": _remote_json(result.remote),
             "latest": result.latest, "older_version": result.latest is not None,
+            "interrupted_clone": result.interrupted_clone,
         })
         return
     typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
+    if result.interrupted_clone:
+        typer.echo("A clone here was interrupted; 'qvc pull' finishes it")
     if result.latest is not None:
         typer.echo(f"HEAD is at an older version ({short(result.head)}); "
                    "'qvc checkout latest' returns")

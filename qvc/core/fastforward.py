@@ -25,7 +25,7 @@ from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error, sync_filesystem
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.ignore import IgnoreRules
-from qvc.worktree.materialize import TreeWriter, remove_entry
+from qvc.worktree.materialize import TreeWriter, remove_entry, remove_stale_temps
 from qvc.worktree.treewalk import walk
 
 
@@ -49,7 +49,9 @@ def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None =
     describes the work tree and ``load_index`` repairs the HEAD column.
     """
     index = repo.load_index()
-    status = compare(repo.root, index, walk(repo.root, IgnoreRules(repo.root)))
+    tree = walk(repo.root, IgnoreRules(repo.root))
+    remove_stale_temps(repo.root, tree.temps)  # a killed checkout or pull left them
+    status = compare(repo.root, index, tree)
     head = repo.head()
     old = repo.manifest(head.top_hash) if head else Manifest()
     new = new or repo.manifest(repo.commit(target_id).top_hash)

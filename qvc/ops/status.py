@@ -11,6 +11,7 @@ from qvc.errors import LockHeld, QvcError
 from qvc.remote.remotes import default_remote
 from qvc.remote.tracking import Relation, relation
 from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.materialize import remove_stale_temps
 from qvc.worktree.treewalk import walk
 
 
@@ -21,25 +22,30 @@ class StatusResult:
     status: Status
     remote: Relation | None = None  # HEAD against the default remote, as last fetched/pushed
     latest: str | None = None  # top hash of ``latest`` when HEAD is an older version of it
+    interrupted_clone: bool = False  # a clone was killed here before it set HEAD
 
 
 def status(repo: Repo) -> StatusResult:
-    """Compare the work tree with the index; refresh the stat cache when nobody holds the lock."""
+    """Compare the work tree with the index; when nobody holds the lock, refresh the stat
+    cache and remove temp files a killed command left (the walk never lists them)."""
     index = repo.load_index()
     tree = walk(repo.root, IgnoreRules(repo.root))
     result = compare(repo.root, index, tree)
-    if index.dirty:
+    if index.dirty or tree.temps:
         try:
             lock = repo.lock()
             lock.timeout = 0
             with lock:
-                repo.save_index(index)
+                remove_stale_temps(repo.root, tree.temps)
+                if index.dirty:
+                    repo.save_index(index)
         except LockHeld:
             pass  # another command is writing; the refresh can wait for the next status
     head = repo.head()
     remote = default_remote(repo)
     return StatusResult(repo.package, head.top_hash if head else None, result,
-                        relation(repo, remote) if remote else None, newer_latest(repo))
+                        relation(repo, remote) if remote else None, newer_latest(repo),
+                        interrupted_clone=head is None and repo.paths.cloning.exists())
 
 
 def newer_latest(repo: Repo) -> str | None:

@@ -27,7 +27,7 @@ from qvc.quilt.manifest import key_problem
 from qvc.sysio import forking
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat, StatColumn
-from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.ignore import TEMP_SUFFIX, IgnoreRules, is_temp_name
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FORK_MIN = 4096  # files per process below which forking costs more than it saves
@@ -46,6 +46,7 @@ class Walk:
         self.keys: list[str] = []
         self.stats = StatColumn()
         self.skipped: list[str] = []  # symlinks, special files, bad names
+        self.temps: list[str] = []  # qvc's own temp files (never tracked; stale ones removed)
         self._files: dict[str, FileStat] | None = None
 
     def items(self) -> Iterator[tuple[str, FileStat]]:
@@ -73,6 +74,7 @@ class _Listing:
     keys: list[str] = field(default_factory=list)
     segments: list[_Segment] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    temps: list[str] = field(default_factory=list)
 
 
 def walk(root: Path, rules: IgnoreRules, start: str = "", force: bool = False) -> Walk:
@@ -87,6 +89,7 @@ def _stat_listing(root: Path, listing: _Listing) -> Walk:
     """The second pass over what the first listed."""
     result = Walk()
     result.skipped = listing.skipped
+    result.temps = listing.temps
     modes, stats = _stat_all(str(root), listing.segments, len(listing.keys))
     if all(stat.S_ISREG(mode) for mode in set(modes)):
         result.keys, result.stats = listing.keys, stats  # the common case: nothing changed
@@ -131,9 +134,16 @@ def _list_names(root: Path, fd: int, rules: IgnoreRules, folder: str, force: boo
     with os.scandir(fd) as it:
         by_name = {e.name: e for e in it}
     names = sorted(by_name)  # sorting the names alone is faster than sorting the entries
+    joined = "/".join(names)
+    if TEMP_SUFFIX in joined:  # one search per folder; each name only when it hits
+        temps = {name for name in names
+                 if is_temp_name(name) and by_name[name].is_file(follow_symlinks=False)}
+        listing.temps.extend(prefix + name for name in sorted(temps))
+        names = [name for name in names if name not in temps]
+        joined = "/".join(names)
     entries = [by_name[name] for name in names]
     # one check of all names at once (a name holds no '/'); each alone only if that fails
-    names_ok = bool(folder) and not _bad_name(prefix + "/".join(names))
+    names_ok = bool(folder) and not _bad_name(prefix + joined)
     st = os.fstat(fd)
     identity = (st.st_dev, st.st_ino)
     files = [e.is_file(follow_symlinks=False) for e in entries]
