@@ -229,7 +229,11 @@ class ObjectStore:
         # leftover of a killed process whose pid was reused
         name = f"{self.tmp}/{os.getpid()}-{next(self._names)}-{os.urandom(4).hex()}"
         try:
-            return os.open(name, _CREATE, 0o600), name
+            try:
+                return os.open(name, _CREATE, 0o600), name
+            except FileNotFoundError:  # the store (or its tmp folder) was deleted: remake it
+                os.makedirs(self.tmp, exist_ok=True)
+                return os.open(name, _CREATE, 0o600), name
         except OSError as exc:
             raise os_error(exc, self.tmp) from exc
 

@@ -92,7 +92,7 @@ def _select(repo: Repo, rev: str | None, everything: bool, result: VerifyResult)
 
 
 def _all_commit_ids(repo: Repo) -> list[str]:
-    return [p.name for p in repo.paths.commits.iterdir() if len(p.name) == 64]
+    return repo.commit_ids()
 
 
 def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]]],
