@@ -7,6 +7,9 @@ from pathlib import Path
 
 from qvc.errors import PathError, UsageError
 
+_NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS)
+_PATH_MAX = 4096  # bytes in a whole path (Linux)
+
 
 def to_key(root: Path, cwd: Path, path: str) -> str:
     """The work-tree-relative key ('' for the root) of ``path`` given relative to ``cwd``.
@@ -19,6 +22,10 @@ def to_key(root: Path, cwd: Path, path: str) -> str:
     if not path:
         raise UsageError("an empty path names no file",
                          "give a file or folder name; '.' means the current folder")
+    if any(len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX
+           for part in path.split("/")) or len(path) > _PATH_MAX:
+        raise PathError(f"{path[:60]}... is too long a name for the file system",
+                        "file and folder names hold at most 255 bytes; check the path")
     absolute = Path(os.path.normpath(cwd / path))
     try:
         rel = absolute.relative_to(root)

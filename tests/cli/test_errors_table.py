@@ -53,6 +53,11 @@ CASES = {
                                  setup=lambda root: (root / "untracked.txt").write_text("u")),
     "empty path on add": Case(["add", ""], 2, "empty path"),
     "empty path on rm": Case(["rm", ""], 2, "empty path"),
+    "5,000-character path": Case(["add", "x" * 5000], 4, "too long"),
+    "5,000-character path on rm": Case(["rm", "d/" * 2500 + "f"], 4, "too long"),
+    "deeply nested --meta": Case(["add", "README.md", "--meta", '{"a":' * 5000 + "1"
+                                  + "}" * 5000], 2, "nested too deeply"),
+    "demo on a file": Case(["demo", "README.md"], 2, "is a file"),
     "path inside .qvc": Case(["add", ".qvc/HEAD"], 4, ".qvc"),
     "unknown command": Case(["frobnicate"], 2, "No such command", hint=False),
     "unknown option": Case(["status", "--frobnicate"], 2, "No such option", hint=False),
