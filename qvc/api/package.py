@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import qvc.api.arguments as arguments
 from qvc.api.package_entry import PackageEntry
 from qvc.errors import MissingEntry, PathError, UsageError
 from qvc.quilt.manifest import Entry, Manifest, parse, sort_key, validate_key
@@ -57,7 +58,7 @@ class Package:
 
     def __getitem__(self, logical_key: str) -> PackageEntry | Package:
         """The entry at ``logical_key``, or a view of the folder there; KeyError if neither."""
-        full = self._prefix + logical_key.strip("/")
+        full = self._prefix + arguments.text(logical_key, "logical_key").strip("/")
         entry = self._tree.entries.get(full)
         if entry is not None:
             return entry
@@ -114,6 +115,8 @@ class Package:
 
     def set_meta(self, meta: Any) -> Package:
         """Set the package's (or this folder's) user metadata."""
+        if meta is not None:
+            arguments.metadata(meta)
         if not self._prefix:
             self._tree.header["user_meta"] = meta
         elif meta:
@@ -129,7 +132,11 @@ class Package:
         With no ``entry`` the logical key is read as a local path. ``meta`` becomes the
         entry's user metadata. The hash is computed later, when the package is built.
         """
-        key = validate_key(logical_key)
+        key = validate_key(arguments.text(logical_key, "logical_key"))
+        if entry is not None and not isinstance(entry, PackageEntry):
+            arguments.location(entry, "entry")
+        if meta is not None:
+            arguments.metadata(meta)
         if isinstance(entry, PackageEntry):
             new = PackageEntry(entry.physical_key, entry.size, entry._hash, entry._meta)
         else:
@@ -159,7 +166,9 @@ class Package:
         skip symbolic links. ``meta`` becomes the folder's metadata; for the package root
         (``"."`` or ``""``) it replaces the package metadata, None included, as in quilt3.
         """
-        lkey = logical_key.strip("/")
+        lkey = arguments.text(logical_key, "logical_key").strip("/")
+        if path is not None:
+            arguments.location(path, "path")
         whole = lkey in ("", ".")
         target = self if whole else self._view(self._prefix + validate_key(lkey) + "/")
         target.set_meta(meta)
@@ -240,6 +249,9 @@ class Package:
 
     def dump(self, writable_file: IO[Any]) -> None:
         """Write the manifest (JSON Lines, as quilt3 writes it) to a text or binary file."""
+        if not callable(getattr(writable_file, "write", None)):
+            raise UsageError(f"dump() needs a writable file, not {type(writable_file).__name__}",
+                             "pass an open file, e.g. open('manifest.jsonl', 'w')")
         data = self.to_manifest().dumps()
         if isinstance(writable_file, io.TextIOBase):
             writable_file.write(data.decode("utf-8"))
@@ -254,6 +266,9 @@ class Package:
 
     def diff(self, other: Package) -> tuple[list[str], list[str], list[str]]:
         """(added, modified, deleted) logical keys going from this package to ``other``."""
+        if not isinstance(other, Package):
+            raise UsageError(f"diff() compares with a Package, not {type(other).__name__}",
+                             "pass another Package, e.g. Package.browse(NAME, REGISTRY)")
         mine = dict(self.to_manifest().entries)
         theirs = other.to_manifest().entries
         added = sorted((k for k in theirs if k not in mine), key=sort_key)
@@ -270,6 +285,7 @@ class Package:
         the same metadata: quilt3 drops it)."""
         from qvc.api.package_io import fetch_all
 
+        arguments.free_folder(arguments.location(dest, "dest"))
         copy = type(self)()
         if not self._prefix:
             copy._tree.header = dict(self._tree.header)
@@ -290,6 +306,8 @@ class Package:
         self._root("build()")
         from qvc.api.package_io import build
 
+        if registry is not None:
+            arguments.location(registry, "registry")
         self._set_message(message)
         url, top = build(self.to_manifest(), name, registry, message)
         self._tree.known.setdefault((url, name), set()).add(top)
@@ -302,6 +320,8 @@ class Package:
         self._root("push()")
         from qvc.api.package_io import push
 
+        if registry is not None:
+            arguments.location(registry, "registry")
         self._set_message(message)
         url, manifest, top = push(
             self.to_manifest(), name, registry,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import qvc.api.arguments as arguments
 from qvc.errors import UsageError
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry
@@ -18,9 +19,14 @@ class PackageEntry:
 
     def __init__(self, physical_key: str, size: int, hash: Hash | dict[str, str] | None = None,
                  meta: dict[str, Any] | None = None) -> None:
-        self.physical_key = physical_key
-        self.size = size
-        self._hash = Hash(hash["type"], hash["value"]) if isinstance(hash, dict) else hash
+        self.physical_key = arguments.text(physical_key, "physical_key")
+        self.size = arguments.size(size)
+        if isinstance(hash, dict):
+            if not (isinstance(hash.get("type"), str) and isinstance(hash.get("value"), str)):
+                raise UsageError(f"an entry's hash must be {{'type': str, 'value': str}}, not "
+                                 f"{hash!r:.60}", "leave it out: building computes it")
+            hash = Hash(hash["type"], hash["value"])
+        self._hash = hash
         self._meta: dict[str, Any] = dict(meta or {})
 
     @classmethod
@@ -43,7 +49,7 @@ class PackageEntry:
         return self._meta.get("user_meta", {})
 
     def set_meta(self, meta: Any) -> PackageEntry:
-        self._meta["user_meta"] = meta
+        self._meta["user_meta"] = arguments.metadata(meta)
         return self
 
     def get(self) -> str:
@@ -61,6 +67,8 @@ class PackageEntry:
         folder); returns an entry pointing at the copy."""
         from qvc.api.package_io import fetch_entry
 
+        if dest is not None:
+            arguments.free_folder(os.path.dirname(os.fspath(arguments.location(dest, "dest"))))
         return self.with_physical_key(fetch_entry(self.physical_key, self._hash, dest))
 
     def with_physical_key(self, physical_key: str) -> PackageEntry:
