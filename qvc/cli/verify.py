@@ -36,8 +36,11 @@ def verify(
             result = verify_op.verify(repo, rev, everything=everything, progress=progress)
     repaired = 0
     if do_repair and not remote and not result.ok:
-        repaired = verify_op.repair_all(repo, result, registry)
-        result = verify_op.verify(repo, rev, everything=everything)
+        for _ in range(2):  # a repaired manifest may name objects that need repair in turn
+            repaired += verify_op.repair_all(repo, result, registry)
+            result = verify_op.verify(repo, rev, everything=everything)
+            if result.ok:
+                break
     if as_json:
         emit_json({"ok": result.ok, "commits": result.commits, "manifests": result.manifests,
                    "objects": result.objects, "bytes": result.bytes, "repaired": repaired,

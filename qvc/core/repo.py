@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -33,6 +34,7 @@ _HEAD_N = re.compile(r"(?:HEAD(?:@\{(\d+)\})?|@(?:\{(\d+)\})?)(~(\d*))?")
 _HEX = re.compile(r"[0-9a-f]{6,64}")
 _UNKNOWN_HINT = ("list tags with 'qvc tag --list' and versions with 'qvc log --all --oneline'; "
                  "a top hash is given by 6 or more of its hex characters")
+log = logging.getLogger("qvc")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -252,6 +254,9 @@ class Repo:
         user had not staged follow HEAD (see qvc.core.head)."""
         index = Index.load(self.paths.index)
         head = self.head_id()
+        if head is not None and index.head is None and not self.paths.index.exists():
+            log.warning("the index was missing; rebuilt from HEAD (files staged but not "
+                        "committed must be added again: see 'qvc status')")
         if index.head != head:
             index.follow_head(head, self.manifest(self.commit(head).top_hash) if head else None)
         return index

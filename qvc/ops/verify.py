@@ -20,6 +20,7 @@ from qvc.ops.gc import local_manifests, reachable
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import target, transfer
+from qvc.storage import ObjectNotFound
 from qvc.sysio.progress import CountProgress, NoProgress
 
 
@@ -32,6 +33,7 @@ class Problem:
     hash: Hash | None = None
     size: int | None = None
     entries: list[tuple[str, str]] = field(default_factory=list)  # (top hash, logical key)
+    top: str | None = None  # the version of a bad manifest
 
 
 @dataclass
@@ -157,10 +159,28 @@ def repair_all(repo: Repo, result: VerifyResult, remote: str | None = None) -> i
             by_top.setdefault(top, set()).add(key)
     fetched = 0
     with repo.lock():
+        for problem in result.problems:
+            if problem.kind == "bad manifest" and problem.top is not None:
+                fetched += _repair_manifest(repo, problem.top, remote)
         for top, keys in sorted(by_top.items()):
             manifest = repo.manifest(top)
             fetched += repair(repo, top, [manifest.entries[k] for k in sorted(keys)], remote)
     return fetched
+
+
+def _repair_manifest(repo: Repo, top: str, remote: str | None) -> int:
+    """Replace the damaged local manifest ``top`` with the remote's copy, verified against
+    its top hash; returns 1. Its objects are checked (and repaired) by the next pass."""
+    resolved = target.resolve(repo, remote)
+    try:
+        data = resolved.registry.manifest_bytes(top)
+    except ObjectNotFound:
+        raise CorruptObject(f"{resolved.spec.name or resolved.spec.url} does not have version "
+                            f"{top[:12]}, so its damaged manifest cannot be repaired from there",
+                            "repair from another remote: 'qvc verify --repair --registry "
+                            "REMOTE'") from None
+    repo.registry.replace_manifest(top, data)
+    return 1
 
 
 def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,
@@ -214,7 +234,7 @@ def _readable(tops: Iterable[str], read: Callable[[str], Manifest],
         try:
             manifest = read(top)
         except QvcError as exc:
-            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}"))
+            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}", top=top))
             continue
         result.manifests += 1
         yield top, manifest
