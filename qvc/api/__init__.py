@@ -11,6 +11,7 @@ import os
 import webbrowser
 from typing import Any
 
+import qvc.api.arguments as arguments
 from qvc.api.package import Package
 from qvc.api.package_entry import PackageEntry
 from qvc.api.package_io import Where, local_registry
@@ -38,7 +39,7 @@ def config(*catalog_url: str, **values: Any) -> dict[str, Any]:
         raise UsageError("pass either one catalog URL or settings as keywords",
                          "e.g. qvc.config(default_remote_registry='s3://bucket')")
     if catalog_url:
-        catalog.configure(catalog_url[0])
+        catalog.configure(arguments.text(catalog_url[0], "the catalog URL"))
     for key, value in values.items():
         settings.set_value(None, key, value, global_=True)
     return userconfig.load()
@@ -76,6 +77,8 @@ def delete_package(name: str, registry: Where = None, top_hash: str | None = Non
 
 def list_packages(registry: Where = None) -> list[str]:
     """Names of the packages in a registry (default: the local registry)."""
+    if registry is not None:
+        arguments.location(registry, "registry")
     return local_registry(registry)[0].packages()
 
 

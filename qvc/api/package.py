@@ -19,6 +19,7 @@ from pathlib import Path
 from types import EllipsisType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+import qvc.api.arguments as arguments
 from qvc.api.objects import extension, serializable, serialize
 from qvc.api.package_entry import PackageEntry
 from qvc.conf import userconfig
@@ -184,6 +185,8 @@ class Package:
 
     def set_meta(self, meta: Any) -> Package:
         """Set the package's (or this folder's) user metadata."""
+        if meta is not None:
+            arguments.metadata(meta)
         if not self._prefix:
             self._tree.header["user_meta"] = meta
         elif meta:
@@ -213,6 +216,10 @@ class Package:
             raise InvalidValue(f"the logical key {logical_key!r} names a folder, not a file",
                                "use set_dir() for folders")
         key = validate_key(logical_key)
+        if entry is not None and not isinstance(entry, PackageEntry):
+            arguments.location(entry, "entry")
+        if meta is not None:
+            arguments.metadata(meta)
         if isinstance(entry, PackageEntry):
             new = PackageEntry(entry.physical_key, entry.size, entry._hash, entry._meta)
         elif entry is None or isinstance(entry, (str, os.PathLike)):
@@ -259,7 +266,9 @@ class Package:
                                "'incoming' replaces entries at the same keys; 'existing' keeps "
                                "them")
         keep = update_policy == "existing"
-        lkey = lkey.strip("/")
+        lkey = arguments.text(lkey, "lkey").strip("/")
+        if path is not None:
+            arguments.location(path, "path")
         whole = lkey in ("", ".")
         target = self if whole else self._view(self._prefix + validate_key(lkey) + "/")
         target.set_meta(meta)
@@ -352,6 +361,9 @@ class Package:
 
     def dump(self, writable_file: IO[Any]) -> None:
         """Write the manifest (JSON Lines, as quilt3 writes it) to a text or binary file."""
+        if not callable(getattr(writable_file, "write", None)):
+            raise UsageError(f"dump() needs a writable file, not {type(writable_file).__name__}",
+                             "pass an open file, e.g. open('manifest.jsonl', 'w')")
         data = self.to_manifest().dumps()
         if isinstance(writable_file, io.TextIOBase):
             writable_file.write(data.decode("utf-8"))
@@ -386,6 +398,9 @@ class Package:
 
     def diff(self, other_pkg: Package) -> tuple[list[str], list[str], list[str]]:
         """(added, modified, deleted) logical keys going from this package to ``other_pkg``."""
+        if not isinstance(other_pkg, Package):
+            raise UsageError(f"diff() compares with a Package, not {type(other_pkg).__name__}",
+                             "pass another Package, e.g. Package.browse(NAME, REGISTRY)")
         mine = dict(self.to_manifest().entries)
         theirs = other_pkg.to_manifest().entries
         added = sorted((k for k in theirs if k not in mine), key=sort_key)
@@ -402,6 +417,7 @@ class Package:
         the same metadata: quilt3 drops it)."""
         from qvc.api.package_io import fetch_all
 
+        arguments.free_folder(arguments.location(dest, "dest"))
         copy = type(self)()
         if not self._prefix:
             copy._tree.header = dict(self._tree.header)
@@ -425,6 +441,8 @@ class Package:
         self._root("build()")
         from qvc.api.package_io import build
 
+        if registry is not None:
+            arguments.location(registry, "registry")
         self._set_message(message)
         manifest = self.to_manifest()
         url, top = build(manifest, name, registry, message, workflow)
@@ -440,6 +458,8 @@ class Package:
         self._root("push()")
         from qvc.api.package_io import push
 
+        if registry is not None:
+            arguments.location(registry, "registry")
         self._set_message(message)
         source: Manifest | Callable[[Registry, str | None], Manifest]
         if dedupe or selector_fn is not None or callable(dest):

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import qvc.api.arguments as arguments
 from qvc.api.objects import deserialize
 from qvc.api.physical_key import PhysicalKey
 from qvc.errors import UsageError
@@ -22,9 +23,14 @@ class PackageEntry:
 
     def __init__(self, physical_key: str, size: int, hash: Hash | dict[str, str] | None = None,
                  meta: dict[str, Any] | None = None) -> None:
-        self._physical_key = PhysicalKey(physical_key)
-        self.size = size
-        self._hash = Hash(hash["type"], hash["value"]) if isinstance(hash, dict) else hash
+        self._physical_key = PhysicalKey(arguments.text(physical_key, "physical_key"))
+        self.size = arguments.size(size)
+        if isinstance(hash, dict):
+            if not (isinstance(hash.get("type"), str) and isinstance(hash.get("value"), str)):
+                raise UsageError(f"an entry's hash must be {{'type': str, 'value': str}}, not "
+                                 f"{hash!r:.60}", "leave it out: building computes it")
+            hash = Hash(hash["type"], hash["value"])
+        self._hash = hash
         self._meta: dict[str, Any] = dict(meta or {})
 
     @classmethod
@@ -56,7 +62,7 @@ class PackageEntry:
         return self._meta.get("user_meta", {})
 
     def set_meta(self, meta: Any) -> PackageEntry:
-        self._meta["user_meta"] = meta
+        self._meta["user_meta"] = arguments.metadata(meta)
         return self
 
     def set(self, path: str | os.PathLike[str] | None = None, meta: Any = None) -> None:
@@ -109,6 +115,8 @@ class PackageEntry:
         folder); returns an entry pointing at the copy."""
         from qvc.api.package_io import fetch_entry
 
+        if dest is not None:
+            arguments.free_folder(os.path.dirname(os.fspath(arguments.location(dest, "dest"))))
         return self.with_physical_key(fetch_entry(self.physical_key, self._hash, dest))
 
     def with_physical_key(self, physical_key: str) -> PackageEntry:

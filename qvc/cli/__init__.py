@@ -8,6 +8,7 @@ Errors are caught in exactly one place, :func:`main`, which maps them to exit co
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shlex
@@ -132,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug, not the user's mistake
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # a write not mapped where it happened: a full disk is still exit 9, never a bug
+            from qvc.sysio.fileio import os_error
+
+            full = os_error(exc, exc.filename or "a file")
+            if isinstance(full, QvcError):
+                return _error(full.message, full.hint, full.exit_code, as_json)
         if os.environ.get("QVC_DEBUG"):
             raise
         return _error(f"internal error: {type(exc).__name__}: {exc}", "this is a bug in qvc; "

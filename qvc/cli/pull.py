@@ -14,6 +14,9 @@ def pull(
     remote: str | None = typer.Argument(None, help="Remote name or registry URL."),
     ff_only: bool = typer.Option(False, "--ff-only",
                                  help="Refuse diverged history instead of merging it."),
+    force: bool = typer.Option(False, "--force", "-f",
+                               help="Overwrite uncommitted changes and untracked or ignored "
+                                    "files in the way."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest, or merge it
@@ -24,7 +27,7 @@ def pull(
     repo = repo_here()
     with TransferBar("pull") as bar:
         result = pull_op.pull(repo, target.resolve(repo, remote), ff_only=ff_only,
-                              progress=bar)
+                              force=force, progress=bar)
     if as_json:
         emit_json({**fetch_json(result.fetch), "old_head": result.old_head,
                    "head": result.new_head, "updated": result.updated,

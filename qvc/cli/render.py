@@ -30,6 +30,8 @@ def parse_json(text: str, what: str = "--meta") -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise InvalidJSON(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidJSON(f"{what} is nested too deeply") from None
 
 
 class _Stdout:

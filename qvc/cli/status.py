@@ -43,12 +43,15 @@ def status(
             "storage": result.storage,
             "sparse": list(result.sparse) if result.sparse is not None else None,
             "pinned": result.pinned,
+            "interrupted_clone": result.interrupted_clone,
         })
         return
     if result.head is None:
         typer.echo(f"On package {result.package}\n\nNo commits yet\n")
     else:
         typer.echo(f"On package {result.package}, HEAD {short(result.head)}")
+    if result.interrupted_clone:
+        typer.echo("A clone here was interrupted; 'qvc pull' finishes it")
     typer.echo("Storage: " + ("reflinks (files share blocks with .qvc/objects)"
                               if result.storage == "reflink" else "copies (no reflinks here)")
                + ("" if result.sparse is None else "; sparse: " + " ".join(result.sparse)))

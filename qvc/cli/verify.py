@@ -38,11 +38,15 @@ def verify(
     left: QvcError | None = None
     if do_repair and not remote and not result.ok:
         try:
-            outcome = verify_op.repair_all(repo, result, registry)
-            repaired, left = outcome.fetched, outcome.unrepaired()
+            for _ in range(2):  # a repaired manifest may name objects that need repair in turn
+                outcome = verify_op.repair_all(repo, result, registry)
+                repaired, left = repaired + outcome.fetched, outcome.unrepaired()
+                result = verify_op.verify(repo, rev, everything=everything)
+                if result.ok:
+                    break
         except QvcError as exc:  # no remote, unreachable: still report what verify found
             left = exc
-        result = verify_op.verify(repo, rev, everything=everything)
+            result = verify_op.verify(repo, rev, everything=everything)
     if as_json:
         emit_json({"ok": result.ok, "commits": result.commits, "manifests": result.manifests,
                    "objects": result.objects, "bytes": result.bytes, "repaired": repaired,

@@ -19,7 +19,7 @@ from qvc.core.indexfile import Version
 from qvc.core.objects import SMALL, ObjectStore
 from qvc.core.repo import Repo
 from qvc.core.sparse import keep
-from qvc.core.workspace import compare, stat_path
+from qvc.core.workspace import compare, stat_path, untracked_in_the_way
 from qvc.errors import CorruptObject, DirtyWorkTree
 from qvc.quilt.hashing import hash_file
 from qvc.quilt.manifest import Entry, Manifest, diff
@@ -27,7 +27,7 @@ from qvc.sysio import crashpoints
 from qvc.sysio.fileio import os_error, sync_filesystem
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.ignore import IgnoreRules
-from qvc.worktree.materialize import TreeWriter, remove_entry
+from qvc.worktree.materialize import TreeWriter, remove_entry, remove_stale_temps
 from qvc.worktree.treewalk import walk
 
 
@@ -38,31 +38,40 @@ class Change:
 
 
 def fast_forward(repo: Repo, target_id: str, reason: str, new: Manifest | None = None, *,
-                 after_head: AfterHead | None) -> Change:
+                 after_head: AfterHead | None, force: bool = False) -> Change:
     """Move HEAD, the index and the work tree to commit ``target_id`` (the caller holds the
     lock and has checked it is a fast-forward); ``new`` is its manifest if the caller has it.
-    Refuses if tracked files have uncommitted changes or untracked files stand where incoming
-    files go (unless a killed clone left them: see ``Layout.cloning``). ``after_head`` runs once
-    HEAD has moved (qvc.core.head).
+    Refuses if tracked files have uncommitted changes or untracked (or ignored) files stand
+    where incoming files go (unless a killed clone left them: see ``Layout.cloning``), the
+    rule of :func:`qvc.core.workspace.untracked_in_the_way`; ``force`` overwrites them.
+    ``after_head`` runs once HEAD has moved (qvc.core.head).
 
     Order: files (flushed once), index, local pointers, HEAD. A crash before the index is
     saved leaves changed files that ``status`` reports; after it, the index already
     describes the work tree and ``load_index`` repairs the HEAD column.
     """
     index = repo.load_index()
-    status = compare(repo.root, index, walk(repo.root, IgnoreRules(repo.root)))
+    tree = walk(repo.root, IgnoreRules(repo.root))
+    remove_stale_temps(repo.root, tree.temps)  # a killed checkout or pull left them
+    status = compare(repo.root, index, tree)
     head = repo.head()
     old = repo.manifest(head.top_hash) if head else Manifest()
     new = new or repo.manifest(repo.commit(target_id).top_hash)
     delta = diff(old, new)
     write = keep(index.sparse, delta.added + delta.modified + [b for _, b in delta.renamed])
     remove = keep(index.sparse, delta.removed + [a for a, _ in delta.renamed])
-    in_the_way = {k for k in write if k in set(status.untracked) | set(status.skipped)}
-    if head is None and repo.paths.cloning.exists():
-        in_the_way -= set(status.untracked)  # the killed clone's own files: rewritten below
-    done = settled(repo, new, set(status.dirty_tracked) | in_the_way, set(write), set(remove))
-    _refuse_dirty([k for k in status.dirty_tracked if k not in done], "uncommitted changes")
-    _refuse_dirty(sorted(in_the_way - done), "untracked files in the way")
+    in_the_way = set(untracked_in_the_way(repo.root, index, (new.entries[k] for k in write)))
+    if head is None and repo.paths.cloning.exists():  # the killed clone's own files
+        in_the_way = {k for k in in_the_way if stat_path(repo.root, k) is None}
+    if not force:
+        # as in git: staged changes anywhere (the new index would drop them), other changes
+        # only where the pull writes or removes a file; the rest stay uncommitted
+        touched = set(write) | set(remove)
+        staged = set(status.staged_added + status.staged_modified + status.staged_deleted)
+        dirty = staged | {k for k in status.modified + status.deleted if k in touched}
+        done = settled(repo, new, dirty, set(write), set(remove))
+        _refuse_dirty(sorted(dirty - done), "uncommitted changes")
+        _refuse_dirty(sorted(in_the_way), "untracked files in the way")
     stats = write_files(repo, new, write)
     crashpoints.reach("pull.after_files")
     for key in remove:
@@ -183,4 +192,4 @@ def _refuse_dirty(paths: list[str], what: str) -> None:
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         raise DirtyWorkTree(f"{what}: {shown}",
                             "commit them first ('qvc commit -a -m MESSAGE') or move them away, "
-                            "then pull again")
+                            "then pull again; 'qvc pull --force' overwrites them")

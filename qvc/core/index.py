@@ -67,6 +67,9 @@ class Index:
                 data = f.read()
         except FileNotFoundError:
             return cls()
+        except OSError:  # a folder, unreadable: as damaged as garbage inside
+            data = b"?"
+            mtime = 0
         try:
             base = _json_columns(data) if data[:1] == b"{" else indexfile.loads(data)
             return cls(base=base, mtime_ns=mtime)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
-from qvc.core.objects import ObjectStore
+from qvc.core.objects import FileGone, ObjectStore, Opener, open_read
 from qvc.quilt.hashing import CHUNKED, Hash
 from qvc.sysio import forking
 from qvc.sysio.filestat import FileStat
@@ -36,10 +36,11 @@ T = TypeVar("T")
 Item = tuple[T, str, "FileStat | None"]  # (tag, path, stat from the walk or None)
 
 
-def add_files(store: ObjectStore, items: Iterable[Item[T]], batch_files: int = 8192
-              ) -> Iterator[tuple[T, Hash, FileStat]]:
+def add_files(store: ObjectStore, items: Iterable[Item[T]], batch_files: int = 8192,
+              opener: Opener = open_read) -> Iterator[tuple[T, Hash, FileStat]]:
     """:meth:`ObjectStore.add_file` for each ``(tag, path, walked)``, yielding ``(tag, hash,
-    stat)`` in order, each once its object is stored.
+    stat)`` in order, each once its object is stored; files are opened with ``opener``. A
+    walked file that is gone by the time it is read is left out (it is simply not there).
 
     Batches hold ``batch_files`` files or ``_BATCH_BYTES``; sorted by name, their objects are
     created one fan-out folder after another, which the file system does faster than creating
@@ -51,25 +52,26 @@ def add_files(store: ObjectStore, items: Iterable[Item[T]], batch_files: int = 8
     while window := list(itertools.islice(source, WINDOW)):
         parts = forking.processes(len(window), FORK_MIN, "QVC_ADD_PROCESSES")
         if parts > 1:
-            yield from _forked(store, window, parts, batch_files)
+            yield from _forked(store, window, parts, batch_files, opener)
         else:
-            yield from _threaded(store, window, batch_files)
+            yield from _threaded(store, window, batch_files, opener)
 
 
-def _forked(store: ObjectStore, window: list[Item[T]], parts: int, batch_files: int
-            ) -> Iterator[tuple[T, Hash, FileStat]]:
+def _forked(store: ObjectStore, window: list[Item[T]], parts: int, batch_files: int,
+            opener: Opener) -> Iterator[tuple[T, Hash, FileStat]]:
     """The window cut into ``parts`` shares: the first done here, the others by forked
     children; a child that fails has its share done here (raising its error, if any).
     This process also takes in every result (the caller stages each), so its share is
-    the smaller by ``_CALLER_WORK``. Then the disk writeback of the window is started."""
+    the smaller by ``_CALLER_WORK``. A share with a file gone meanwhile is redone here too.
+    Then the disk writeback of the window is started."""
     shares = forking.cut(window, parts,
                          first=(1 - _CALLER_WORK * (parts - 1)) / (1 + _CALLER_WORK))
-    work = functools.partial(_packed, store, batch_files=batch_files)
+    work = functools.partial(_packed, store, batch_files=batch_files, opener=opener)
     with forking.Split(shares, work) as split:
-        yield from _alone(store, split.first, batch_files)
+        yield from _alone(store, split.first, batch_files, opener)
         for share, got in split.answers():
             if got is None or len(got) != _RECORD.size * len(share):
-                yield from _alone(store, share, batch_files)
+                yield from _alone(store, share, batch_files, opener)
                 continue
             store.written_elsewhere()
             for (tag, _, _), (digest, *st) in zip(share, _RECORD.iter_unpack(got),
@@ -78,20 +80,22 @@ def _forked(store: ObjectStore, window: list[Item[T]], parts: int, batch_files: 
     store.flush_soon()
 
 
-def _packed(store: ObjectStore, share: Sequence[Item[T]], batch_files: int) -> bytes:
+def _packed(store: ObjectStore, share: Sequence[Item[T]], batch_files: int,
+            opener: Opener) -> bytes:
     """A forked child's answer: each file's digest and stat, packed."""
     out = bytearray()
-    for _, h, st in _alone(store, share, batch_files):
+    for _, h, st in _alone(store, share, batch_files, opener):
         out += _RECORD.pack(base64.b64decode(h.value), *st)
     return bytes(out)
 
 
-def _alone(store: ObjectStore, items: Iterable[Item[T]], batch_files: int
+def _alone(store: ObjectStore, items: Iterable[Item[T]], batch_files: int, opener: Opener
            ) -> Iterator[tuple[T, Hash, FileStat]]:
     """Read, hash and create batch after batch in this thread alone."""
     batch = _Batch[T](batch_files)
     for tag, path, walked in items:
-        batch.add(tag, *store.read_file(path, walked))
+        if not batch.read(store, tag, path, walked, opener):
+            continue
         if batch.full():
             _create_all(store, sorted(batch.writes, key=_first))
             yield from batch.done
@@ -100,7 +104,7 @@ def _alone(store: ObjectStore, items: Iterable[Item[T]], batch_files: int
     yield from batch.done
 
 
-def _threaded(store: ObjectStore, items: Iterable[Item[T]], batch_files: int
+def _threaded(store: ObjectStore, items: Iterable[Item[T]], batch_files: int, opener: Opener
               ) -> Iterator[tuple[T, Hash, FileStat]]:
     """Read and hash here while ``WRITERS`` threads create the previous batch; at most
     two batches are in memory."""
@@ -108,7 +112,8 @@ def _threaded(store: ObjectStore, items: Iterable[Item[T]], batch_files: int
         pending: deque[tuple[list[Future[None]], list[tuple[T, Hash, FileStat]]]] = deque()
         batch = _Batch[T](batch_files)
         for tag, path, walked in items:
-            batch.add(tag, *store.read_file(path, walked))
+            if not batch.read(store, tag, path, walked, opener):
+                continue
             if batch.full():
                 pending.append((_submit(store, pool, batch.writes), batch.done))
                 batch = _Batch[T](batch_files)
@@ -142,6 +147,15 @@ class _Batch(Generic[T]):
         self.done: list[tuple[T, Hash, FileStat]] = []
         self.writes: list[tuple[str, bytes]] = []
         self.nbytes = 0
+
+    def read(self, store: ObjectStore, tag: T, path: str, walked: FileStat | None,
+             opener: Opener) -> bool:
+        """Read one file into the batch; False if it was walked and is gone since."""
+        try:
+            self.add(tag, *store.read_file(path, walked, opener))
+        except FileGone:
+            return False
+        return True
 
     def add(self, tag: T, h: Hash, st: FileStat, small: tuple[str, bytes] | None) -> None:
         self.done.append((tag, h, st))

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from qvc.core.objectio import (
@@ -46,12 +47,24 @@ from qvc.quilt.hashing import (
 from qvc.sysio import forking, reflink
 from qvc.sysio.fileio import SMALL_BATCH, os_error, sync_filesystem, sync_written
 from qvc.sysio.filestat import FileStat
+from qvc.worktree.treeread import READ_FLAGS
 
 SMALL = 8 * 1024 * 1024
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-# O_NONBLOCK: a FIFO swapped in for a walked file must not hang the open (no effect on files)
-_READ = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
+Opener = Callable[[str], int]  # a path to a read-only descriptor, raising OSError
+
+
+class FileGone(PathError):
+    """A file found by a walk is no longer a regular file reachable without links (deleted,
+    or it or a folder on its way replaced by a link): it is simply not there."""
+
+    default_hint = "run the command again"
+
+
+def open_read(path: str) -> int:
+    """The default :data:`Opener`: by path, never following a link at the file itself."""
+    return os.open(path, READ_FLAGS)
 
 
 class ObjectStore:
@@ -131,13 +144,19 @@ class ObjectStore:
         return h, st
 
     def read_file(
-        self, source: str | os.PathLike[str], walked: FileStat | None
+        self, source: str | os.PathLike[str], walked: FileStat | None,
+        opener: Opener = open_read,
     ) -> tuple[Hash, FileStat, tuple[str, bytes] | None]:
         """(hash, stat, small) of a work-tree file: a large one is stored here (small is
-        None); a small one is returned as (object path, bytes) for the caller to store."""
+        None); a small one is returned as (object path, bytes) for the caller to store.
+        ``opener`` opens ``source`` (a :class:`qvc.worktree.treeread.TreeReader` opens it
+        through verified folders). A file from a walk (``walked`` given) that is gone or is
+        now reached through a link raises :class:`FileGone`."""
         try:
-            fd = os.open(source, _READ)
+            fd = opener(os.fspath(source))
         except OSError as exc:
+            if walked is not None and exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                raise FileGone(f"{source} is gone") from None
             if exc.errno == errno.ELOOP:
                 raise PathError(f"{source} is a symbolic link",
                                 "qvc tracks regular files only") from None
@@ -167,11 +186,9 @@ class ObjectStore:
             data = read_small(fd, before.st_size)
             h, final = self._small_name(data)
             small = (final, data)
+            after = _unchanged(fd, before, source)
         else:
-            h = self._add_large(fd, before.st_size)
-        after = os.fstat(fd)
-        if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
-            raise PathError(f"{source} changed while it was being read", "run the command again")
+            h, after = self._add_large(fd, before, source)
         return h, FileStat.of(after), small
 
     def _small_name(self, data: bytes) -> tuple[Hash, str]:
@@ -214,7 +231,11 @@ class ObjectStore:
         # leftover of a killed process whose pid was reused
         name = f"{self.tmp}/{os.getpid()}-{next(self._names)}-{os.urandom(4).hex()}"
         try:
-            return os.open(name, _CREATE, 0o600), name
+            try:
+                return os.open(name, _CREATE, 0o600), name
+            except FileNotFoundError:  # the store (or its tmp folder) was deleted: remake it
+                os.makedirs(self.tmp, exist_ok=True)
+                return os.open(name, _CREATE, 0o600), name
         except OSError as exc:
             raise os_error(exc, self.tmp) from exc
 
@@ -240,35 +261,47 @@ class ObjectStore:
             raise os_error(exc, final) from exc
         self._note_written(final)
 
-    def _add_large(self, fd: int, size: int) -> Hash:
+    def _add_large(self, fd: int, before: os.stat_result, source: str | os.PathLike[str]
+                   ) -> tuple[Hash, os.stat_result]:
         """Reflink the file to a temp file and hash that snapshot (qvc.sysio.reflink), or,
         where the filesystem cannot, copy it while the parts hash (:func:`copy_hashing`);
-        then publish."""
+        then publish, unless the file changed meanwhile. On every failure the temp file is
+        removed: a file that keeps growing would otherwise leave a full-size copy behind on
+        each try."""
+        size = before.st_size
         out, tmp = self._temp()
         try:
-            if reflink.clone_fd(fd, out):
-                h = hash_large(tmp, CHUNKED, size)  # the clone: it cannot change
-            else:
-                h = Hash(CHUNKED, combine(copy_hashing(fd, out, chunk_size(size))))
-            os.fchmod(out, COMPLETE)
+            try:
+                if reflink.clone_fd(fd, out):
+                    h = hash_large(tmp, CHUNKED, size)  # the clone: it cannot change
+                else:
+                    h = Hash(CHUNKED, combine(copy_hashing(fd, out, chunk_size(size))))
+                os.fchmod(out, COMPLETE)
+            finally:
+                os.close(out)
+            after = _unchanged(fd, before, source)
         except BaseException:
-            os.close(out)
-            os.unlink(tmp)
+            unlink_quietly(tmp)
             raise
-        os.close(out)
         if is_complete(f"{self.root}/{self.name(h)}", size):
             os.unlink(tmp)
         else:
             self._publish(tmp, h)
-        return h
+        return h, after
 
     def add_verified(self, tmp_file: Path, expected: Hash, size: int) -> None:
-        """Publish a downloaded file after checking it hashes to ``expected``; else raise."""
-        actual = hash_file(tmp_file, expected.type)
-        if actual != expected or tmp_file.stat().st_size != size:
-            tmp_file.unlink()
-            raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
-        os.chmod(tmp_file, COMPLETE)
+        """Publish a downloaded file after checking it hashes to ``expected``; else raise.
+        The temp file is removed on every failure."""
+        try:
+            actual = hash_file(tmp_file, expected.type)
+            if actual != expected or tmp_file.stat().st_size != size:
+                raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
+            os.chmod(tmp_file, COMPLETE)
+        except BaseException as exc:
+            unlink_quietly(str(tmp_file))
+            if isinstance(exc, OSError):
+                raise os_error(exc, tmp_file) from exc
+            raise
         self._publish(str(tmp_file), expected)
 
     def add_verified_bytes(self, data: bytes, expected: Hash) -> None:
@@ -311,6 +344,15 @@ def hash_large(path: str | os.PathLike[str], hash_type: str, size: int) -> Hash:
         return Hash(CHUNKED, combine(copy_hashing(fd, None, chunk_size(size))))
     finally:
         os.close(fd)
+
+
+def _unchanged(fd: int, before: os.stat_result, source: str | os.PathLike[str]
+               ) -> os.stat_result:
+    """The open file's stat after reading it; PathError if it changed since ``before``."""
+    after = os.fstat(fd)
+    if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
+        raise PathError(f"{source} changed while it was being read", "run the command again")
+    return after
 
 
 def _flush(root: str) -> bytes:

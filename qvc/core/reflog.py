@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from qvc.sysio.fileio import os_error
+
 
 @dataclass(frozen=True)
 class Move:
@@ -25,10 +27,12 @@ class Move:
 def read(path: Path) -> list[Move]:
     """The moves recorded in ``path``, newest first. Lines that do not parse (a line torn by a
     crash while it was appended) are skipped: they name nothing that could be resolved."""
-    try:
-        lines = path.read_text().splitlines()
+    try:  # undecodable bytes make a line that does not parse, skipped like a torn one
+        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return []
+    except OSError as exc:  # a folder, unreadable
+        raise os_error(exc, path) from exc
     moves: list[Move] = []
     for line in reversed(lines):
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -34,6 +35,7 @@ _HEAD_N = re.compile(r"(?:HEAD(?:@\{(\d+)\})?|@(?:\{(\d+)\})?)(~(\d*))?")
 _HEX = re.compile(r"[0-9a-f]{6,64}")
 _UNKNOWN_HINT = ("list tags with 'qvc tag --list' and versions with 'qvc log --all --oneline'; "
                  "a top hash is given by 6 or more of its hex characters")
+log = logging.getLogger("qvc")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -230,10 +232,14 @@ class Repo:
     def config(self) -> dict[str, Any]:
         if self._config is None:
             try:
-                self._config = json.loads(self.paths.config.read_text())
-            except (FileNotFoundError, ValueError):
+                config = json.loads(self.paths.config.read_bytes())
+            except (OSError, ValueError):  # missing, a folder, not JSON, not UTF-8
+                config = None
+            if not isinstance(config, dict) or not isinstance(config.get("package"), str) \
+                    or not isinstance(config.get("remotes", {}), dict):
                 raise RepositoryError(f"{self.dot}/config.json is missing or damaged",
-                                      "restore it or run 'qvc init' in a fresh folder") from None
+                                      "restore it or run 'qvc init' in a fresh folder")
+            self._config = config
         return self._config
 
     def save_config(self, config: dict[str, Any]) -> None:
@@ -254,6 +260,9 @@ class Repo:
         user had not staged follow HEAD (see qvc.core.head)."""
         index = Index.load(self.paths.index)
         head = self.head_id()
+        if head is not None and index.head is None and not self.paths.index.exists():
+            log.warning("the index was missing; rebuilt from HEAD (files staged but not "
+                        "committed must be added again: see 'qvc status')")
         if index.head != head:
             index.follow_head(head, self.manifest(self.commit(head).top_hash) if head else None)
         index.sparse = self.selection()
@@ -269,11 +278,23 @@ class Repo:
     # commits and refs ------------------------------------------------------------------------
 
     def head_id(self) -> str | None:
+        """The commit HEAD names, None before the first commit; RepositoryError if the HEAD
+        file is not a commit id (a folder, binary, truncated)."""
         try:
-            value = self.paths.head.read_text().strip()
+            value = self.paths.head.read_bytes().strip()
         except FileNotFoundError:
             return None
-        return value or None
+        except OSError:
+            value = b"?"
+        if not value:
+            return None
+        text = value.decode("ascii", errors="replace")
+        if not is_top_hash(text):
+            raise RepositoryError(
+                f"{self.paths.head} is damaged: it does not hold a commit id",
+                "'qvc reflog' lists the commits HEAD was at; write the newest one's id into "
+                ".qvc/HEAD (or clone the package again)")
+        return text
 
     def head(self) -> Commit | None:
         head = self.head_id()
@@ -336,9 +357,18 @@ class Repo:
             current = commit.parent
 
     def all_commits(self) -> Iterator[tuple[str, Commit]]:
-        for path in self.paths.commits.iterdir():
-            if is_top_hash(path.name):
-                yield path.name, self.commit(path.name)
+        for commit_id in self.commit_ids():
+            yield commit_id, self.commit(commit_id)
+
+    def commit_ids(self) -> list[str]:
+        """The ids of every stored commit record; RepositoryError if the folder is gone."""
+        try:
+            return [name for name in os.listdir(self.paths.commits) if is_top_hash(name)]
+        except OSError:
+            raise RepositoryError(
+                f"{self.paths.commits} is missing or not a folder: the commit records are lost",
+                "clone the package again ('qvc clone REGISTRY NAME DIR') and copy your "
+                "uncommitted files over") from None
 
     def manifest(self, top_hash: str) -> Manifest:
         return self.registry.read_manifest(top_hash)
@@ -346,8 +376,14 @@ class Repo:
     # tags ------------------------------------------------------------------------------------
 
     def tags(self) -> dict[str, str]:
-        return {p.name: p.read_text().strip() for p in sorted(self.paths.tags.iterdir())
-                if not p.name.startswith(".")}
+        try:
+            return {p.name: p.read_bytes().decode("ascii", errors="replace").strip()
+                    for p in sorted(self.paths.tags.iterdir()) if not p.name.startswith(".")}
+        except FileNotFoundError:
+            return {}
+        except OSError:
+            raise RepositoryError(f"{self.paths.tags} is damaged (not a folder of tags)",
+                                  "move it away; 'qvc tag NAME' then starts a new one") from None
 
     def set_tag(self, name: str, commit_id: str) -> None:
         if not _TAG.fullmatch(name) or name in ("HEAD", "latest"):
@@ -359,6 +395,7 @@ class Repo:
                 f"tag name {name!r} is also the start of the top hash of version "
                 f"{clash[0][:12]}, so it would be ambiguous",
                 "pick a name that is not a hex prefix of a version, e.g. 'v-' followed by it")
+        self.paths.tags.mkdir(exist_ok=True)  # moved away after damage: start a new one
         atomic_write(self.paths.tags / name, commit_id.encode())
 
     def delete_tag(self, name: str) -> str:

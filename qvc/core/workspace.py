@@ -68,6 +68,15 @@ def differs(root: Path, key: str, entry: Entry) -> bool:
     return st.size != entry.size or hash_file(root / key, entry.hash.type) != entry.hash
 
 
+def untracked_in_the_way(root: Path, index: Index, entries: Iterable[Entry]) -> list[str]:
+    """Keys of ``entries`` that are not tracked and where something other than the entry's
+    content stands: an untracked file, an ignored one (ignored does not mean worthless), a
+    link or a folder. Writing there would destroy it: the one rule by which checkout, pull
+    and merge refuse (unless forced)."""
+    return sorted(e.logical_key for e in entries
+                  if not index.is_tracked(e.logical_key) and differs(root, e.logical_key, e))
+
+
 @dataclass
 class Status:
     staged_added: list[str] = field(default_factory=list)

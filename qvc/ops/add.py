@@ -27,6 +27,7 @@ from qvc.sysio.filestat import FileStat
 from qvc.sysio.progress import CountProgress
 from qvc.worktree.ignore import IgnoreRules
 from qvc.worktree.paths import to_key, under
+from qvc.worktree.treeread import TreeReader
 from qvc.worktree.treewalk import Walk, walk
 
 _KEEP = object()
@@ -190,12 +191,18 @@ def _stage_files(
         count.show(count.done)
     before, staged = count.done, 0
     due = _SHOW_EVERY if count.progress is not None else sys.maxsize  # one compare per file
-    for staged, (key, h, st) in enumerate(add_files(repo.objects, changed()), start=1):
-        crashpoints.reach("add.after_object")
-        _stage_object(index, key, h, st, meta, result)
-        if staged >= due:
-            due += _SHOW_EVERY
-            count.show(before + staged + skipped)
+    try:
+        reader = TreeReader(repo.root)  # files opened through verified folders only
+    except OSError as exc:
+        raise os_error(exc, repo.root) from exc
+    with reader:
+        for staged, (key, h, st) in enumerate(
+                add_files(repo.objects, changed(), opener=reader.open), start=1):
+            crashpoints.reach("add.after_object")
+            _stage_object(index, key, h, st, meta, result)
+            if staged >= due:
+                due += _SHOW_EVERY
+                count.show(before + staged + skipped)
     count.done = before + staged + skipped
 
 

@@ -23,7 +23,13 @@ from qvc.core.index import Index
 from qvc.core.indexfile import Version
 from qvc.core.objects import SMALL, hash_large
 from qvc.core.repo import Repo
-from qvc.core.workspace import compare, content_matches, differs, stat_path
+from qvc.core.workspace import (
+    compare,
+    content_matches,
+    differs,
+    stat_path,
+    untracked_in_the_way,
+)
 from qvc.errors import CorruptObject, DirtyWorkTree, PathError
 from qvc.git import pin
 from qvc.ops import verify as verify_op
@@ -140,10 +146,7 @@ def _refuse_dirty(repo: Repo, index: Index, wanted: dict[str, Entry],
     else:
         rows = index.rows
         dirty.update(k for k in keys_only if k in rows and rows[k].staged != rows[k].head)
-    tracked_now = index.tracked()
-    for key, entry in wanted.items():
-        if key not in tracked_now and differs(repo.root, key, entry):
-            dirty.add(key)
+    dirty.update(untracked_in_the_way(repo.root, index, wanted.values()))
     if dirty:
         listed = sorted(dirty)
         more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""

@@ -15,7 +15,7 @@ from pathlib import Path
 from qvc.core import sparse
 from qvc.core.fastforward import put_files, record_tree, write_files
 from qvc.core.index import Index
-from qvc.core.repo import Repo
+from qvc.core.repo import DOT, Layout, Repo
 from qvc.core.sparse import Selection, keep
 from qvc.errors import BadRevision, Interrupted, PathError, UsageError
 from qvc.git import pin
@@ -58,6 +58,10 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
         raise UsageError(str(exc), "give keys or folders of the package: --path images/2024/"
                          ) from None
     target = (folder or Path(name.split("/")[-1])).resolve()
+    layout = Layout(target / DOT)
+    if layout.cloning.is_file() and not layout.head.exists():
+        raise UsageError(f"a clone into {target} was interrupted",
+                         "finish it: run 'qvc pull' in that folder")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"{target} already exists and is not an empty folder",
                          "clone into a new folder: qvc clone REGISTRY NAME DIR")

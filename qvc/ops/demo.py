@@ -71,6 +71,8 @@ def _check_tree(root: Path, expected: dict[str, bytes], what: str) -> None:
 
 
 def demo(folder: Path) -> DemoResult:
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file", "give a new or empty folder: qvc demo DIR")
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} is not empty", "give a new or empty folder: qvc demo DIR")
     folder.mkdir(parents=True, exist_ok=True)

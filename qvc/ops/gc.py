@@ -10,7 +10,6 @@ and are never deleted.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from qvc.core import reflog
 from qvc.core.repo import Commit, Repo
 from qvc.errors import IntegrityError, RepositoryError
 from qvc.quilt.hashing import Hash
@@ -49,19 +49,11 @@ def local_manifests(repo: Repo) -> set[str]:
 
 def reflog_commits(repo: Repo, expire: float | None) -> set[str]:
     """Commit ids the reflog mentions in entries younger than ``expire`` seconds (None: all)."""
-    try:
-        lines = repo.paths.reflog.read_text().splitlines()
-    except FileNotFoundError:
-        return set()
     cutoff = None if expire is None else time.time() - expire
     found: set[str] = set()
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # a torn last line from a crash mentions nothing we could resolve
-        if cutoff is None or entry.get("time", 0) >= cutoff:
-            found.update(v for v in (entry.get("old"), entry.get("new")) if isinstance(v, str))
+    for move in reflog.read(repo.paths.reflog):  # torn or garbled lines are skipped there
+        if cutoff is None or move.time >= cutoff:
+            found.update(v for v in (move.old, move.new) if v is not None)
     return found
 
 
@@ -95,13 +87,11 @@ def reachable(repo: Repo, extra_roots: set[str] | None = None) -> Reachable:
 
 
 def _readable_commits(repo: Repo, result: Reachable) -> Iterator[tuple[str, Commit]]:
-    for path in repo.paths.commits.iterdir():
-        if len(path.name) != 64:
-            continue
+    for commit_id in repo.commit_ids():
         try:
-            yield path.name, repo.commit(path.name)
+            yield commit_id, repo.commit(commit_id)
         except RepositoryError:
-            result.damaged.append(path.name)
+            result.damaged.append(commit_id)
 
 
 @dataclass
@@ -171,7 +161,11 @@ def _collect(repo: Repo, path: Path, cutoff: float, result: GcResult, temp: bool
 
 def _object_files(root: Path) -> Iterator[Path]:
     """Every published object file (the temp folder excluded)."""
-    for entry in os.scandir(root):
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return  # the store was deleted: no object to remove
+    for entry in entries:
         if entry.is_dir(follow_symlinks=False) and entry.name != "tmp":
             yield from _files_under(Path(entry.path))
 

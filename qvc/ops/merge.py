@@ -17,7 +17,6 @@ refused for them (``settled`` in qvc.core.fastforward).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from qvc.core.index import Index
 from qvc.core.indexfile import Version
 from qvc.core.merge import ABSENT, Conflict, MergeResult, merge_bytes
 from qvc.core.repo import Repo
-from qvc.core.workspace import compare
+from qvc.core.workspace import compare, untracked_in_the_way
 from qvc.errors import CorruptObject, DirtyWorkTree, MergeConflict, NoCommits
 from qvc.git import pin
 from qvc.ops import verify as verify_op
@@ -213,10 +212,9 @@ def _check_clean(repo: Repo, index: Index, result: MergeResult,
     remove = {k for k, e in here.items() if e is None}
     status = compare(repo.root, index, Walk(), keys=write | remove)
     unstaged = set(status.modified + status.deleted)  # staged changes: checked above
-    in_the_way = {k for k in write
-                  if not index.is_tracked(k) and os.path.lexists(repo.root / k)}
-    target = Manifest(entries={k: e for k, e in result.files.items() if e is not None})
-    done = settled(repo, target, unstaged | in_the_way, write, remove)
+    target = Manifest(entries={k: e for k, e in here.items() if e is not None})
+    in_the_way = set(untracked_in_the_way(repo.root, index, target.entries.values()))
+    done = settled(repo, target, unstaged, write, remove)
     dirty = sorted(unstaged - done)
     way = sorted(in_the_way - done)
     if dirty or way:

@@ -34,12 +34,13 @@ class PullResult:
 
 
 def pull(repo: Repo, target: Target, *, rev: str | None = None, ff_only: bool = False,
-         progress: TransferProgress | None = None) -> PullResult:
+         force: bool = False, progress: TransferProgress | None = None) -> PullResult:
     """Fetch, then fast-forward HEAD and the work tree to the remote's latest (or REV), or,
     when the histories have diverged, merge it (qvc.ops.merge: conflicts change nothing).
 
     Refuses (RemoteConflict) diverged history with ``ff_only``, and (DirtyWorkTree) when
-    tracked files have uncommitted changes; nothing is lost either way.
+    tracked files have uncommitted changes or untracked or ignored files stand where incoming
+    files go; nothing is lost either way. ``force`` overwrites those on a fast-forward.
     """
     with repo.lock():
         fetched = fetch_locked(repo, target.spec, target.registry, rev=rev, progress=progress)
@@ -68,7 +69,7 @@ def pull(repo: Repo, target: Target, *, rev: str | None = None, ff_only: bool = 
         if action == "up-to-date":
             return result
         change = fast_forward(repo, target_id, f"pull {fetched.remote}: fast-forward",
-                              fetched.manifest, after_head=pin.refresh)
+                              fetched.manifest, after_head=pin.refresh, force=force)
         result.new_head = fetched.target
         result.updated, result.removed = change.written, change.removed
     return result

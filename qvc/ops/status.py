@@ -14,6 +14,7 @@ from qvc.remote.remotes import default_remote
 from qvc.remote.tracking import Relation, relation
 from qvc.sysio import reflink
 from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.materialize import remove_stale_temps
 from qvc.worktree.treewalk import walk
 
 
@@ -28,19 +29,23 @@ class StatusResult:
     storage: str = "copy"  # "reflink": files and objects share blocks (qvc.sysio.reflink)
     sparse: tuple[str, ...] | None = None  # the sparse selection (qvc.core.sparse)
     pinned: str | None = None  # top hash ``qvc.pin`` names when it is not HEAD's (git moved)
+    interrupted_clone: bool = False  # a clone was killed here before it set HEAD
 
 
 def status(repo: Repo) -> StatusResult:
-    """Compare the work tree with the index; refresh the stat cache when nobody holds the lock."""
+    """Compare the work tree with the index; when nobody holds the lock, refresh the stat
+    cache and remove temp files a killed command left (the walk never lists them)."""
     index = repo.load_index()
     tree = walk(repo.root, IgnoreRules(repo.root))
     result = compare(repo.root, index, tree)
-    if index.dirty:
+    if index.dirty or tree.temps:
         try:
             lock = repo.lock()
             lock.timeout = 0
             with lock:
-                repo.save_index(index)
+                remove_stale_temps(repo.root, tree.temps)
+                if index.dirty:
+                    repo.save_index(index)
         except LockHeld:
             pass  # another command is writing; the refresh can wait for the next status
     head = repo.head()
@@ -51,7 +56,8 @@ def status(repo: Repo) -> StatusResult:
                         relation(repo, remote) if remote else None, newer_latest(repo),
                         fold_untracked(result.untracked, index.tracked()), storage,
                         index.sparse.paths if index.sparse is not None else None,
-                        _pin_elsewhere(repo, top))
+                        _pin_elsewhere(repo, top),
+                        interrupted_clone=head is None and repo.paths.cloning.exists())
 
 
 def _pin_elsewhere(repo: Repo, top: str | None) -> str | None:

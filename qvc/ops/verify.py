@@ -20,6 +20,7 @@ from qvc.ops.gc import local_manifests, reachable
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import target, transfer
+from qvc.storage import ObjectNotFound
 from qvc.sysio.progress import CountProgress, NoProgress
 
 
@@ -32,6 +33,7 @@ class Problem:
     hash: Hash | None = None
     size: int | None = None
     entries: list[tuple[str, str]] = field(default_factory=list)  # (top hash, logical key)
+    top: str | None = None  # the version of a bad manifest
 
 
 @dataclass
@@ -92,7 +94,7 @@ def _select(repo: Repo, rev: str | None, everything: bool, result: VerifyResult)
 
 
 def _all_commit_ids(repo: Repo) -> list[str]:
-    return [p.name for p in repo.paths.commits.iterdir() if len(p.name) == 64]
+    return repo.commit_ids()
 
 
 def _check_objects(repo: Repo, uses: dict[tuple[Hash, int], list[tuple[str, str]]],
@@ -182,10 +184,13 @@ def repair_all(repo: Repo, result: VerifyResult, remote: str | None = None) -> R
         for top, key in problem.entries:
             by_top.setdefault(top, set()).add(key)
     done = RepairResult()
-    if not by_top:
+    bad = [p.top for p in result.problems if p.kind == "bad manifest" and p.top is not None]
+    if not by_top and not bad:
         return done
     resolved = target.resolve(repo, remote)
     with repo.lock():
+        for top in bad:
+            done.fetched += _repair_manifest(repo, top, remote)
         for top, keys in sorted(by_top.items(), key=lambda item: (-len(item[1]), item[0])):
             manifest = repo.manifest(top)
             damaged = [e for e in (manifest.entries[k] for k in sorted(keys))
@@ -197,6 +202,21 @@ def repair_all(repo: Repo, result: VerifyResult, remote: str | None = None) -> R
                 continue
             done.fetched += repair(repo, top, damaged, resolved)
     return done
+
+
+def _repair_manifest(repo: Repo, top: str, remote: str | None) -> int:
+    """Replace the damaged local manifest ``top`` with the remote's copy, verified against
+    its top hash; returns 1. Its objects are checked (and repaired) by the next pass."""
+    resolved = target.resolve(repo, remote)
+    try:
+        data = resolved.registry.manifest_bytes(top)
+    except ObjectNotFound:
+        raise CorruptObject(f"{resolved.spec.name or resolved.spec.url} does not have version "
+                            f"{top[:12]}, so its damaged manifest cannot be repaired from there",
+                            "repair from another remote: 'qvc verify --repair --registry "
+                            "REMOTE'") from None
+    repo.registry.replace_manifest(top, data)
+    return 1
 
 
 def verify_remote(repo: Repo, rev: str | None = None, remote: str | None = None,
@@ -250,7 +270,7 @@ def _readable(tops: Iterable[str], read: Callable[[str], Manifest],
         try:
             manifest = read(top)
         except QvcError as exc:
-            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}"))
+            result.problems.append(Problem("bad manifest", f"{top}: {exc.message}", top=top))
             continue
         result.manifests += 1
         yield top, manifest

@@ -111,6 +111,8 @@ def validate_meta(value: Any) -> Any:
         _write_json(value)
     except (ValueError, TypeError):
         raise InvalidJSON("metadata must be plain JSON without NaN or Infinity") from None
+    except RecursionError:
+        raise InvalidJSON("metadata is nested too deeply") from None
     return value
 
 

@@ -135,6 +135,12 @@ class Registry:
         """Whether the stored manifest ``top_hash`` names data outside the registry."""
         return not self._names_only_own_data(self.read_manifest(top_hash))
 
+    def replace_manifest(self, top_hash: str, data: bytes) -> None:
+        """Overwrite a damaged manifest with ``data``, which must hash to ``top_hash``
+        (BadManifest otherwise, and nothing is written)."""
+        parse(data, expected_top_hash=top_hash, source=f"manifest {top_hash[:12]}")
+        self.store.put(PACKAGES + top_hash, data)
+
     def write_manifest_file(self, source: Path, top_hash: str) -> str:
         """:meth:`write_manifest` of manifest bytes held in the file ``source``."""
         with contextlib.suppress(PreconditionFailed):

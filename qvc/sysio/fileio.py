@@ -129,7 +129,11 @@ def os_error(exc: OSError, path: str | os.PathLike[str]) -> Exception:
             f"permission denied: {path}", "check the file's permissions and owner"
         )
     if exc.errno == errno.ENOENT:
-        return PathError(f"no such file or directory: {path}")
+        return PathError(f"no such file or directory: {path}",
+                         "check the path; it may have been moved or deleted")
+    if exc.errno == errno.ENAMETOOLONG:
+        return PathError(f"file name too long: {str(path)[:80]}...",
+                         "file and folder names hold at most 255 bytes; check the path")
     return ResourceError(f"{exc.strerror or exc} : {path}", "check the disk and the path")
 
 

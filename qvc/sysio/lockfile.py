@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from qvc.errors import LockHeld
+from qvc.sysio.fileio import os_error
 
 log = logging.getLogger("qvc")
 
@@ -30,7 +31,24 @@ class RepoLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RepoLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock; LockHeld if another process keeps it past the timeout, and the
+        matching QvcError (a full disk: ResourceError, exit 9) if the lock file cannot be
+        opened or written."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise os_error(exc, self.path) from exc
+        try:
+            self._take(fd)
+        except BaseException as exc:
+            os.close(fd)
+            if isinstance(exc, OSError):
+                raise os_error(exc, self.path) from exc
+            raise
+        self._fd = fd
+        return self
+
+    def _take(self, fd: int) -> None:
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -39,7 +57,6 @@ class RepoLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = _describe(os.pread(fd, 4096, 0))
-                    os.close(fd)
                     raise LockHeld(f"the repository is locked by {holder}") from None
                 time.sleep(0.05)
         previous = os.pread(fd, 4096, 0)
@@ -49,8 +66,6 @@ class RepoLock:
                 "command": " ".join(sys.argv[:3])}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
-        self._fd = fd
-        return self
 
     def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None

@@ -2,7 +2,8 @@
 
 Each ``.qvcignore`` applies to its own folder and below, with paths relative to that folder;
 a deeper file's decisive match wins over a shallower one, as in git. ``.qvc/`` is never
-tracked, whatever the rules say.
+tracked, whatever the rules say, nor are qvc's own temp files (:func:`is_temp_name`), which a
+killed checkout or pull can leave behind.
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
     import pathspec
 
 IGNORE_FILE = ".qvcignore"
+TEMP_SUFFIX = ".qvc-tmp"  # qvc's temp files in the work tree: ".<name>.<pid>-<n>.qvc-tmp"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of qvc's own work-tree temp files (never tracked)."""
+    return name.endswith(TEMP_SUFFIX) and name.startswith(".")
+
+
+def temp_pid(name: str) -> int | None:
+    """The process id a temp file's name records, or None if it records none."""
+    pid, _, _ = name[:-len(TEMP_SUFFIX)].rpartition(".")[2].partition("-")
+    return int(pid) if pid.isascii() and pid.isdigit() else None
 
 
 class IgnoreRules:
@@ -56,7 +69,7 @@ class IgnoreRules:
     def ignored(self, key: str, is_dir: bool = False) -> bool:
         """Whether the work-tree path ``key`` (relative, '/'-separated) is ignored."""
         parts = key.split("/")
-        if parts[0] == ".qvc":
+        if parts[0] == ".qvc" or (not is_dir and is_temp_name(parts[-1])):
             return True
         decision = False
         if self._extra is not None:

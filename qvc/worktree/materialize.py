@@ -35,11 +35,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from qvc.errors import PathError
+from qvc.errors import PathError, QvcError
 from qvc.quilt.manifest import validate_key
 from qvc.sysio import reflink
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
+from qvc.worktree.ignore import TEMP_SUFFIX, temp_pid
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
@@ -126,7 +127,7 @@ class TreeWriter:
             os.close(out)
 
     def _replace(self, folder: int, name: str, key: str, fill: Callable[[int], None]) -> FileStat:
-        tmp = f".{name}.{os.getpid()}-{next(_names)}.qvc-tmp"
+        tmp = f".{name}.{os.getpid()}-{next(_names)}{TEMP_SUFFIX}"
         try:
             out = os.open(tmp, _NEW_FILE, 0o666, dir_fd=folder)
         except OSError as exc:
@@ -280,6 +281,33 @@ def remove_entry(root: Path, key: str) -> None:
     finally:
         for fd in folders:
             os.close(fd)
+
+
+def remove_stale_temps(root: Path, keys: list[str]) -> list[str]:
+    """Delete those of ``keys`` (qvc temp files a walk found) whose writing process is gone:
+    a killed checkout or pull left them. Returns the keys removed. Never follows a link; a
+    temp file of a live process (another command writing now) is left alone."""
+    removed = []
+    for key in keys:
+        pid = temp_pid(key.rpartition("/")[2])
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            remove_entry(root, key)
+        except (OSError, QvcError):
+            continue  # gone already, or behind a link now: nothing of ours to remove
+        removed.append(key)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _open_child(parent: int, part: str, root: Path) -> int:

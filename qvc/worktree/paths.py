@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qvc.errors import PathError
+from qvc.errors import PathError, UsageError
 from qvc.quilt.manifest import reserved_name
+
+_NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS)
+_PATH_MAX = 4096  # bytes in a whole path (Linux)
 
 
 def to_key(root: Path, cwd: Path, path: str) -> str:
@@ -15,7 +18,16 @@ def to_key(root: Path, cwd: Path, path: str) -> str:
     Raises PathError if the path leaves the work tree, points into ``.qvc/`` or a folder some
     platform takes for ``.git`` or ``.qvc`` (:func:`reserved_name`), or passes through a
     symbolic link (qvc never follows links, so it never writes outside the tree).
+    Raises UsageError for an empty path: it is no name at all, not the current folder (give
+    '.' for that), so ``qvc rm ""`` never acts on the whole folder.
     """
+    if not path:
+        raise UsageError("an empty path names no file",
+                         "give a file or folder name; '.' means the current folder")
+    if any(len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX
+           for part in path.split("/")) or len(path) > _PATH_MAX:
+        raise PathError(f"{path[:60]}... is too long a name for the file system",
+                        "file and folder names hold at most 255 bytes; check the path")
     absolute = Path(os.path.normpath(cwd / path))
     try:
         rel = absolute.relative_to(root)

@@ -27,11 +27,14 @@ from qvc.quilt.manifest import key_problem, reserved_name
 from qvc.sysio import forking
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat, StatColumn
-from qvc.worktree.ignore import IgnoreRules
+from qvc.worktree.ignore import TEMP_SUFFIX, IgnoreRules, is_temp_name
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FORK_MIN = 4096  # files per process below which forking costs more than it saves
 _NO_STAT = (0, 0, 0, 0)  # mtime_ns, ctime_ns, inode, size of a file gone since listing
+# the mode of a file gone since listing: no file type, so every S_IS* test is False (a
+# negative mode would make them raise OverflowError)
+_GONE = 0
 
 
 class Walk:
@@ -43,6 +46,7 @@ class Walk:
         self.keys: list[str] = []
         self.stats = StatColumn()
         self.skipped: list[str] = []  # symlinks, special files, bad names
+        self.temps: list[str] = []  # qvc's own temp files (never tracked; stale ones removed)
         self._files: dict[str, FileStat] | None = None
 
     def items(self) -> Iterator[tuple[str, FileStat]]:
@@ -70,6 +74,7 @@ class _Listing:
     keys: list[str] = field(default_factory=list)
     segments: list[_Segment] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    temps: list[str] = field(default_factory=list)
 
 
 def walk(root: Path, rules: IgnoreRules, start: str = "", force: bool = False) -> Walk:
@@ -84,13 +89,14 @@ def _stat_listing(root: Path, listing: _Listing) -> Walk:
     """The second pass over what the first listed."""
     result = Walk()
     result.skipped = listing.skipped
+    result.temps = listing.temps
     modes, stats = _stat_all(str(root), listing.segments, len(listing.keys))
     if all(stat.S_ISREG(mode) for mode in set(modes)):
         result.keys, result.stats = listing.keys, stats  # the common case: nothing changed
         return result
     for i, key in enumerate(listing.keys):
         mode = modes[i]
-        if mode == -1 or stat.S_ISDIR(mode):
+        if mode == _GONE or stat.S_ISDIR(mode):
             continue  # gone, or turned into a folder, since it was listed
         if not stat.S_ISREG(mode):
             result.skipped.append(key)  # replaced by a link or a special file meanwhile
@@ -128,9 +134,16 @@ def _list_names(root: Path, fd: int, rules: IgnoreRules, folder: str, force: boo
     with os.scandir(fd) as it:
         by_name = {e.name: e for e in it}
     names = sorted(by_name)  # sorting the names alone is faster than sorting the entries
+    joined = "/".join(names)
+    if TEMP_SUFFIX in joined:  # one search per folder; each name only when it hits
+        temps = {name for name in names
+                 if is_temp_name(name) and by_name[name].is_file(follow_symlinks=False)}
+        listing.temps.extend(prefix + name for name in sorted(temps))
+        names = [name for name in names if name not in temps]
+        joined = "/".join(names)
     entries = [by_name[name] for name in names]
     # one check of all names at once (a name holds no '/'); each alone only if that fails
-    names_ok = bool(folder) and not _bad_name(prefix + "/".join(names))
+    names_ok = bool(folder) and not _bad_name(prefix + joined)
     st = os.fstat(fd)
     identity = (st.st_dev, st.st_ino)
     files = [e.is_file(follow_symlinks=False) for e in entries]
@@ -174,7 +187,7 @@ def _bad_name(key: str) -> bool:
 
 
 def _stat_all(root: str, segments: list[_Segment], total: int) -> tuple[array[int], StatColumn]:
-    """(modes, stats) of the listed files in listing order (-1: gone; four stat numbers per
+    """(modes, stats) of the listed files in listing order (``_GONE``: gone; four stat numbers per
     file), from this process and, for a large tree on Linux with no other thread running,
     forked children."""
     parts = forking.processes(total, FORK_MIN, "QVC_WALK_PROCESSES")
@@ -219,7 +232,7 @@ def _stat_segments(root: str, segments: Sequence[_Segment]) -> tuple[array[int],
     for seg in segments:
         fd = _reopen(root, seg)
         if fd is None:
-            modes.extend([-1] * len(seg.names))
+            modes.extend([_GONE] * len(seg.names))
             extend(_NO_STAT * len(seg.names))
             continue
         try:
@@ -227,7 +240,7 @@ def _stat_segments(root: str, segments: Sequence[_Segment]) -> tuple[array[int],
                 try:
                     st = lstat(name, dir_fd=fd)
                 except (FileNotFoundError, NotADirectoryError):
-                    mode(-1)
+                    mode(_GONE)
                     extend(_NO_STAT)
                     continue
                 mode(st.st_mode)

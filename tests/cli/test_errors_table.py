@@ -76,6 +76,13 @@ CASES = {
     "nothing to commit": Case(["commit", "-m", "again"], 5, "nothing to commit"),
     "rm of untracked path": Case(["rm", "untracked.txt"], 4, "not tracked",
                                  setup=lambda root: (root / "untracked.txt").write_text("u")),
+    "empty path on add": Case(["add", ""], 2, "empty path"),
+    "empty path on rm": Case(["rm", ""], 2, "empty path"),
+    "5,000-character path": Case(["add", "x" * 5000], 4, "too long"),
+    "5,000-character path on rm": Case(["rm", "d/" * 2500 + "f"], 4, "too long"),
+    "deeply nested --meta": Case(["add", "README.md", "--meta", '{"a":' * 5000 + "1"
+                                  + "}" * 5000], 2, "nested too deeply"),
+    "demo on a file": Case(["demo", "README.md"], 2, "is a file"),
     "path inside .qvc": Case(["add", ".qvc/HEAD"], 4, ".qvc"),
     "unknown tag": Case(["checkout", "no-such-tag"], 2, "unknown revision 'no-such-tag'"),
     "unknown tag on a registry": Case(["delete", "test/errors", "--registry", "../reg", "--rev",

@@ -89,12 +89,24 @@ def test_batches_keep_order_and_content(tmp_path: Path, processes: str,
     store.sync()
 
 
-def test_parallel_batch_stops_at_a_missing_file(tmp_path: Path) -> None:
+def test_parallel_batch_skips_a_file_gone_since_the_walk(tmp_path: Path) -> None:
     files = []
     for i in range(1200):
         path = tmp_path / f"f{i}"
         path.write_bytes(b"%d" % i)
         files.append((i, str(path), walked(path)))
+    os.unlink(files[700][1])
+    done = [tag for tag, _, _ in add_files(ObjectStore(tmp_path / "objects"), files,
+                                           batch_files=100)]
+    assert done == [i for i in range(1200) if i != 700]
+
+
+def test_parallel_batch_stops_at_a_missing_file_not_walked(tmp_path: Path) -> None:
+    files: list[tuple[int, str, FileStat | None]] = []
+    for i in range(1200):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(b"%d" % i)
+        files.append((i, str(path), walked(path) if i != 700 else None))
     os.unlink(files[700][1])
     with pytest.raises(PathError, match="f700"):
         for _ in add_files(ObjectStore(tmp_path / "objects"), files, batch_files=100):
@@ -192,3 +204,40 @@ def test_writers_racing_for_the_same_objects_all_succeed(tmp_path: Path) -> None
         assert obj.read_bytes() == data
         assert obj.stat().st_mode & 0o7777 == 0o444
     assert not list(store.tmp.iterdir())
+
+
+def test_a_large_file_that_grows_while_read_leaves_no_copy_behind(tmp_path: Path) -> None:
+    """A log file appended to while ``add`` copies it: the add fails ("changed while it was
+    being read") and neither a temp file nor an orphan object of its size is left."""
+    import threading
+    import time
+
+    source = tmp_path / "growing.log"
+    source.write_bytes(os.urandom(SMALL + 4096))
+    store = ObjectStore(tmp_path / "objects")
+    store.tmp.mkdir(parents=True)
+    stop = threading.Event()
+
+    def grow() -> None:
+        with open(source, "ab", buffering=0) as f:
+            while not stop.is_set():
+                f.write(b"line\n")
+                time.sleep(0.0005)
+
+    thread = threading.Thread(target=grow)
+    thread.start()
+    failures = 0
+    try:
+        for _ in range(10):
+            try:
+                store.add_file(source)
+            except PathError as exc:
+                assert "changed while it was being read" in str(exc)
+                failures += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert failures > 0
+    left = [p for p in store.root.rglob("*") if p.is_file()]
+    assert len(left) <= 10 - failures, left  # only the copies of the reads that succeeded
+    assert list(store.tmp.iterdir()) == []

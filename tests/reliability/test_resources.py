@@ -120,6 +120,61 @@ def test_disk_full_during_checkout(small_fs: Path, qvc: Qvc) -> None:
     assert qvc("verify", cwd=work, ok=False).code == 0
 
 
+def _fill(mount: Path, leave: int = 0) -> None:
+    """Take every free byte of ``mount`` (a tmpfs: the last page too) but ``leave``."""
+    fd = os.open(mount / "ballast", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    if leave:
+        os.truncate(mount / "ballast", max(0, os.path.getsize(mount / "ballast") - leave))
+
+
+@pytest.mark.parametrize(("argv", "leave"), [
+    (["gc"], 0), (["add", "."], 0), (["checkout", "FIRST"], 0), (["pull"], 0),
+    (["rm", "--cached", "a.txt"], 0), (["reset", "--hard", "HEAD"], 0),
+    (["clone", "REGISTRY", NAME, "../again"], 64 * 1024), (["pull"], 64 * 1024),
+])
+def test_a_full_disk_is_exit_9_for_every_locking_command(
+        small_fs: Path, tmp_path: Path, qvc: Qvc, argv: list[str], leave: int) -> None:
+    """The lock's own write fails first on a full disk: that too is "no space left" (exit 9)
+    with the path, never an internal error (exit 1); so does a pull or clone that gets
+    further (``leave`` bytes free)."""
+    work = small_fs / "work"
+    work.mkdir()
+    (work / "a.txt").write_text("a\n")
+    qvc("init", NAME, cwd=work)
+    qvc("add", ".", cwd=work)
+    first = qvc("commit", "-m", "one", "--json", cwd=work).out
+    top = re.search(r'"top_hash": "([0-9a-f]{64})"', first)
+    assert top is not None
+    (work / "b.txt").write_bytes(os.urandom(200_000))
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "two", cwd=work)
+    qvc("remote", "add", "origin", str(tmp_path / "registry"), cwd=work)
+    qvc("push", cwd=work)
+    if argv == ["pull"]:  # a version elsewhere to pull in
+        other = tmp_path / "other"
+        qvc("clone", str(tmp_path / "registry"), NAME, str(other), cwd=tmp_path)
+        (other / "d.bin").write_bytes(os.urandom(300_000))
+        qvc("add", ".", cwd=other)
+        qvc("commit", "-m", "three", cwd=other)
+        qvc("push", cwd=other)
+    (work / "c.txt").write_text("c\n")
+    (work / ".qvc" / "lock").write_bytes(b"")  # drop its page: the lock's write needs one
+    _fill(small_fs, leave)
+    before = user_files(work)
+    args = [{"FIRST": top.group(1), "REGISTRY": str(tmp_path / "registry")}.get(word, word)
+            for word in argv]
+    result = run_qvc(*args, cwd=work)
+    assert_disk_full(result.returncode, result.stderr, small_fs)
+    assert {k: v for k, v in user_files(work).items() if k != "ballast"} == before
+
+
 # ENOSPC on one write syscall, under strace ---------------------------------------------------
 
 

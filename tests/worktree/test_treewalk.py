@@ -85,7 +85,7 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_read_through(
     (tree / "data").symlink_to(outside, target_is_directory=True)
     modes, _ = treewalk._stat_all(str(tree), listing.segments, len(listing.keys))
     assert listing.keys == ["data/a.txt"]
-    assert modes[0] == -1  # counted as gone: the folder listed is not the one there now
+    assert modes[0] == treewalk._GONE  # counted as gone: the folder listed is not the one there now
 
 
 def test_files_changed_between_listing_and_stat_are_dropped_or_skipped(tmp_path: Path) -> None:
@@ -105,6 +105,21 @@ def test_files_changed_between_listing_and_stat_are_dropped_or_skipped(tmp_path:
     assert found.keys == ["a.txt"]
     assert found.skipped == ["c.txt"]
     assert [st.size for st in found.stats] == [5]  # a.txt's size
+
+
+def test_a_file_gone_between_listing_and_stat_is_left_out(tmp_path: Path) -> None:
+    """Only a vanished file (no other change): it was once an OverflowError (a mode of -1)."""
+    from qvc.worktree import treewalk
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name)
+    listing = treewalk._Listing()
+    treewalk._list_folder(tmp_path, str(tmp_path), None, IgnoreRules(tmp_path), "", False,
+                          listing)
+    (tmp_path / "b.txt").unlink()
+    found = treewalk._stat_listing(tmp_path, listing)
+    assert found.keys == ["a.txt"]
+    assert found.skipped == []
 
 
 @pytest.mark.parametrize("rules", [
