@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from qvc.cli.app import repo_here
-from qvc.cli.render import emit_json
+from qvc.cli.render import JSON_OPTION, emit_json
 
 if TYPE_CHECKING:
     from qvc.ops import sparse as sparse_op
@@ -20,7 +20,7 @@ group = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
 def set_(
     paths: list[str] = typer.Argument(..., help="Keys or folders to hold (others are left out)."),
     force: bool = typer.Option(False, "--force", help="Discard changes to files left out."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Hold only these keys and folders: write those newly selected, remove those left out."""
     from qvc.ops import sparse as sparse_op
@@ -30,7 +30,7 @@ def set_(
 
 def add(
     paths: list[str] = typer.Argument(..., help="Keys or folders to hold as well."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Hold these keys and folders too (their data is fetched if not stored)."""
     from qvc.ops import sparse as sparse_op
@@ -38,7 +38,7 @@ def add(
     _render(sparse_op.change(repo_here(), paths, cwd=Path.cwd(), add=True), as_json)
 
 
-def list_(as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+def list_(as_json: bool = JSON_OPTION) -> None:
     """Show the selection ('all' when the work tree holds every key)."""
     from qvc.ops import sparse as sparse_op
 
@@ -46,7 +46,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print the result a
 
 
 def disable(
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Hold every key again (fetching and writing what was left out)."""
     from qvc.ops import sparse as sparse_op

@@ -39,6 +39,8 @@ FAILING = {
     "verify": ["verify"], "gc": ["gc"], "push": ["push"], "clone": ["clone", "s3://b", "x/y"],
     "fetch": ["fetch"], "pull": ["pull"], "merge": ["merge", "HEAD"], "delete": ["delete", "x/y"],
     "remote list": ["remote", "list"],
+    "sparse set": ["sparse", "set", "x"], "sparse add": ["sparse", "add", "x"],
+    "sparse list": ["sparse", "list"], "sparse disable": ["sparse", "disable"],
 }
 
 
