@@ -216,8 +216,6 @@ class Package:
             raise InvalidValue(f"the logical key {logical_key!r} names a folder, not a file",
                                "use set_dir() for folders")
         key = validate_key(logical_key)
-        if entry is not None and not isinstance(entry, PackageEntry):
-            arguments.location(entry, "entry")
         if meta is not None:
             arguments.metadata(meta)
         if isinstance(entry, PackageEntry):

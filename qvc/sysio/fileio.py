@@ -131,6 +131,10 @@ def os_error(exc: OSError, path: str | os.PathLike[str]) -> Exception:
     if exc.errno == errno.ENOENT:
         return PathError(f"no such file or directory: {path}",
                          "check the path; it may have been moved or deleted")
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+        return PathError(f"{path}: {exc.strerror or exc}",
+                         "a file stands where a folder is needed, or a folder where a file "
+                         "is; move it away or choose another path")
     if exc.errno == errno.ENAMETOOLONG:
         return PathError(f"file name too long: {str(path)[:80]}...",
                          "file and folder names hold at most 255 bytes; check the path")
