@@ -23,7 +23,14 @@ from qvc.core import reflog, sparse
 from qvc.core.index import Index
 from qvc.core.objects import ObjectStore
 from qvc.core.sparse import Selection
-from qvc.errors import AlreadyARepository, BadRevision, NoCommits, NotARepository, RepositoryError
+from qvc.errors import (
+    AlreadyARepository,
+    BadManifest,
+    BadRevision,
+    NoCommits,
+    NotARepository,
+    RepositoryError,
+)
 from qvc.quilt.manifest import Manifest, is_top_hash, validate_package_name
 from qvc.storage.local import LocalStore
 from qvc.storage.registry import Registry
@@ -371,7 +378,13 @@ class Repo:
                 "uncommitted files over") from None
 
     def manifest(self, top_hash: str) -> Manifest:
-        return self.registry.read_manifest(top_hash)
+        """A version's manifest from the local registry; a damaged one is BadManifest whose
+        hint is the command that fetches an intact copy."""
+        try:
+            return self.registry.read_manifest(top_hash)
+        except BadManifest as exc:
+            raise BadManifest(exc.message, "'qvc verify --repair' replaces it with the "
+                              "remote's copy (checked against its top hash)") from None
 
     # tags ------------------------------------------------------------------------------------
 
