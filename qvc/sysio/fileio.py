@@ -131,7 +131,7 @@ def os_error(exc: OSError, path: str | os.PathLike[str]) -> Exception:
     if exc.errno == errno.ENOENT:
         return PathError(f"no such file or directory: {path}",
                          "check the path; it may have been moved or deleted")
-    if exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
         return PathError(f"{path}: {exc.strerror or exc}",
                          "a file stands where a folder is needed, or a folder where a file "
                          "is; move it away or choose another path")
