@@ -134,29 +134,6 @@ def test_clone_refuses_hostile_physical_key(tmp_path: Path, qvc: Qvc) -> None:
     assert not (tmp_path / "pkg").exists()
 
 
-def test_sparse_clone_checks_the_keys_it_reads(tmp_path: Path, qvc: Qvc) -> None:
-    """A partial clone checks the physical keys of the selected entries only (the others are
-    never read through it); a later ``sparse add`` checks what it newly reads, so the hostile
-    key is refused then, before anything is read from it."""
-    secret = tmp_path / "secret.txt"
-    secret.write_text("not yours\n")
-    registry = tmp_path / "hostile"
-    (registry / "evil/pkg/data").mkdir(parents=True)
-    good = registry / "evil/pkg/data/ok.txt"
-    good.write_text("fine\n")
-    manifest = Manifest(entries={
-        "data/ok.txt": Entry("data/ok.txt", good.as_uri(), good.stat().st_size,
-                             sha256_bytes(good.read_bytes())),
-        "stolen.txt": Entry("stolen.txt", secret.as_uri(), secret.stat().st_size,
-                            sha256_bytes(secret.read_bytes()))})
-    write_registry_package(registry, "evil/pkg", manifest)
-    qvc("clone", str(registry), "evil/pkg", "--path", "data/", cwd=tmp_path)
-    assert (tmp_path / "pkg/data/ok.txt").read_text() == "fine\n"
-    refused = qvc("sparse", "add", "stolen.txt", cwd=tmp_path / "pkg", ok=False)
-    assert refused.code == 8 and "points outside" in refused.err
-    assert not (tmp_path / "pkg/stolen.txt").exists()
-
-
 def test_corrupt_remote_object_never_reaches_work_tree(shared: tuple[Path, Path, str],
                                                        qvc: Qvc, tmp_path: Path) -> None:
     _, _, registry = shared
