@@ -68,9 +68,10 @@ def open_read(path: str) -> int:
 
 
 class ObjectStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stamps: Path | None = None) -> None:
         self.root = root
         self.tmp = root / "tmp"
+        self.stamps = stamps  # where :meth:`stamp` records verified large objects (None: not)
         self._names = itertools.count()
         # objects created by this process and not yet synced; None once there are too many
         # to fsync one by one (then one syncfs covers them all, and we keep no list)
@@ -287,6 +288,7 @@ class ObjectStore:
             os.unlink(tmp)
         else:
             self._publish(tmp, h)
+            self.stamp(h)
         return h, after
 
     def add_verified(self, tmp_file: Path, expected: Hash, size: int) -> None:
@@ -303,6 +305,8 @@ class ObjectStore:
                 raise os_error(exc, tmp_file) from exc
             raise
         self._publish(str(tmp_file), expected)
+        if size > SMALL:
+            self.stamp(expected)
 
     def add_verified_bytes(self, data: bytes, expected: Hash) -> None:
         """Publish downloaded bytes after checking they hash to ``expected``; else raise
@@ -323,6 +327,59 @@ class ObjectStore:
         if path.stat().st_size != size:
             return "wrong size"
         return None if hash_file(path, h.type) == h else "hash mismatch"
+
+    # verification stamps --------------------------------------------------------------------
+
+    def stamp(self, h: Hash) -> None:
+        """Record that the object of ``h`` was just found to hash to its name: its inode,
+        size, mtime and ctime, in a small file of the stamps folder. Any later change to the
+        object through the file system (a write, a truncation, a chmod, a rename over it)
+        sets its ctime, which no call can set back, so :meth:`vouched` then fails. Best
+        effort: a stamp that cannot be written only costs a re-hash later."""
+        if self.stamps is None:
+            return
+        try:
+            st = os.lstat(f"{self.root}/{self.name(h)}")
+            record = f"{st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}\n".encode()
+            name = f"{self.stamps}/{_digest(h)}"
+            tmp = f"{name}.{os.getpid()}-{os.urandom(4).hex()}"
+            try:
+                out = os.open(tmp, _CREATE, 0o600)
+            except FileNotFoundError:
+                os.makedirs(self.stamps, exist_ok=True)
+                out = os.open(tmp, _CREATE, 0o600)
+            try:
+                os.write(out, record)
+            finally:
+                os.close(out)
+            os.rename(tmp, name)
+        except OSError:
+            return
+
+    def vouched(self, h: Hash, size: int) -> bool:
+        """Whether the object is unchanged since a :meth:`stamp` recorded it verified: same
+        inode, size, mode, mtime and ctime. A change in the clock tick of the recorded ctime
+        could keep that ctime (git's racy-clean case), so the stamp must also be younger
+        than that ctime, or the data older (mtime before ctime: a write in that tick would
+        have moved the mtime). It does not re-read the data: the disk returning other bytes
+        than it stored is for ``qvc verify`` to find (docs/design.md, "Checkout")."""
+        if self.stamps is None:
+            return False
+        name = f"{self.stamps}/{_digest(h)}"
+        try:
+            with open(name, "rb") as f:
+                fields = f.read(200).split()
+            stamped = os.stat(name)
+            st = os.lstat(f"{self.root}/{self.name(h)}")  # a link is never an object
+        except OSError:
+            return False
+        if len(fields) != 4 or not all(x.isdigit() for x in fields):
+            return False
+        ino, nbytes, mtime, ctime = (int(x) for x in fields)
+        return (st.st_size == size == nbytes and stat.S_ISREG(st.st_mode)
+                and st.st_mode & 0o7777 == COMPLETE
+                and (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) == (ino, mtime, ctime)
+                and (ctime < stamped.st_mtime_ns or mtime < ctime))
 
     def temp_path(self) -> Path:
         fd, name = self._temp()

@@ -137,6 +137,11 @@ class Layout:
         return self.dot / "objects"
 
     @property
+    def stamps(self) -> Path:
+        """Verification stamps of large objects (qvc.core.objects.ObjectStore.stamp)."""
+        return self.dot / "verified"
+
+    @property
     def commits(self) -> Path:
         return self.dot / "commits"
 
@@ -201,7 +206,7 @@ class Repo:
         self.root = root
         self.dot = root / DOT
         self.paths = Layout(self.dot)
-        self.objects = ObjectStore(self.paths.objects)
+        self.objects = ObjectStore(self.paths.objects, self.paths.stamps)
         self.registry = Registry(LocalStore(self.dot))
         self._config: dict[str, Any] | None = None
 

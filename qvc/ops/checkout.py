@@ -36,7 +36,7 @@ from qvc.ops import verify as verify_op
 from qvc.quilt.hashing import Hash, hash_bytes
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import remotes
-from qvc.sysio import crashpoints
+from qvc.sysio import crashpoints, reflink
 from qvc.sysio.fileio import os_error, sync_filesystem
 from qvc.sysio.filestat import FileStat
 from qvc.sysio.progress import CountProgress
@@ -110,7 +110,9 @@ def put_files(repo: Repo, index: Index, wanted: dict[str, Entry], doomed: list[s
         wanted = {k: e for k, e in wanted.items() if not index.skips(k)}
         doomed = [k for k in doomed if not index.skips(k)]
     writes, stats = _plan(repo, index, wanted)
-    kept = _ensure_objects(repo, top, [wanted[k] for k in writes])
+    kept = _ensure_objects(repo, top, [wanted[k] for k in writes],
+                           any(wanted[k].size > SMALL for k in writes)
+                           and reflink.supported(repo.paths.tmp))
     crashpoints.reach("checkout.before_files")
     stats.update(_write_all(repo, [wanted[k] for k in writes], kept, progress))
     for key in doomed:
@@ -172,15 +174,19 @@ def _plan(repo: Repo, index: Index,
     return writes, keep
 
 
-def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> dict[Hash, bytes]:
+def _ensure_objects(repo: Repo, top: str, entries: list[Entry],
+                    reflinks: bool = False) -> dict[Hash, bytes]:
     """Every object present and hashing to its name (fetched from the default remote when
     one is configured), or CorruptObject naming the entries. Returns the verified bytes of
-    small objects (up to ``_KEEP_BYTES`` in all), so the writer reads each object once."""
+    small objects (up to ``_KEEP_BYTES`` in all), so the writer reads each object once.
+    With ``reflinks`` (the work tree's files will share the objects' blocks) a large object
+    whose verification stamp still holds is not re-hashed (ObjectStore.vouched; the reason
+    is in docs/design.md, "Checkout"), and one that is re-hashed is stamped."""
     kept: dict[Hash, bytes] = {}
-    missing, bad = _damaged(repo, entries, kept)
+    missing, bad = _damaged(repo, entries, kept, reflinks)
     if (missing or bad) and remotes.has_remote(repo):
         verify_op.repair(repo, top, missing + bad)
-        missing, bad = _damaged(repo, missing + bad, kept)
+        missing, bad = _damaged(repo, missing + bad, kept, reflinks)
     if missing:
         raise CorruptObject(
             f"{len(missing)} object(s) of this version are not stored locally: "
@@ -195,8 +201,8 @@ def _ensure_objects(repo: Repo, top: str, entries: list[Entry]) -> dict[Hash, by
     return kept
 
 
-def _damaged(repo: Repo, entries: list[Entry],
-             kept: dict[Hash, bytes]) -> tuple[list[Entry], list[Entry]]:
+def _damaged(repo: Repo, entries: list[Entry], kept: dict[Hash, bytes],
+             reflinks: bool) -> tuple[list[Entry], list[Entry]]:
     """(missing or of another size, corrupt) among ``entries``, re-hashed in batches on
     threads; the bytes of intact small objects of the first batches go to ``kept``."""
     batches, budget = _batches(entries), _KEEP_BYTES
@@ -209,7 +215,7 @@ def _damaged(repo: Repo, entries: list[Entry],
         missing: list[Entry] = []
         bad: list[Entry] = []
         for entry in batch:
-            data = _intact(repo, entry)
+            data = _intact(repo, entry, reflinks)
             if data is None or data is False:
                 (missing if data is None else bad).append(entry)
             elif keep and entry.size <= SMALL:
@@ -221,15 +227,22 @@ def _damaged(repo: Repo, entries: list[Entry],
     return [e for m, _ in found for e in m], [e for _, b in found for e in b]
 
 
-def _intact(repo: Repo, entry: Entry) -> bytes | Literal[False] | None:
-    """A small object's bytes (b"" for a large one) when it hashes to its name; None when
-    missing or of another size, False when its content does not match."""
+def _intact(repo: Repo, entry: Entry, reflinks: bool) -> bytes | Literal[False] | None:
+    """A small object's bytes (b"" for a large one) when it hashes to its name (or, with
+    ``reflinks``, a large one's stamp vouches for it); None when missing or of another
+    size, False when its content does not match."""
     objects, h = repo.objects, entry.hash
     try:
         if entry.size > SMALL:
             if not objects.has(h, entry.size):
                 return None
-            return b"" if hash_large(objects.path(h), h.type, entry.size) == h else False
+            if reflinks and objects.vouched(h, entry.size):
+                return b""
+            if hash_large(objects.path(h), h.type, entry.size) != h:
+                return False
+            if reflinks:
+                objects.stamp(h)
+            return b""
         data = _read_small(f"{objects.root}/{objects.name(h)}", entry.size)
     except OSError:
         return None

@@ -2,19 +2,25 @@
 
 Every remote version's manifest is stored in the local registry (physical keys rewritten to
 the local object store; the top hash is unchanged) and the objects of the version wanted
-(``latest`` by default) are downloaded and verified. The commit records the registry holds
-(qvc.remote.recorded) are stored as they are, so every clone has the same history; a version
-without a record (pushed by quilt3 or an older qvc) gets a record whose parent follows the
-registry's pointer order, marked ``inferred_parent``.
+(``latest`` by default) are downloaded and verified. The physical keys of a remote manifest
+are checked to point inside the registry (:func:`check_remote_keys`) before the manifest is
+stored; those of the version to download in a sparse work tree only for the selected entries,
+the only ones read (a later fetch, pull or ``sparse add`` checks what it newly reads). The
+commit records the registry holds (qvc.remote.recorded) are stored as they are, so every clone
+has the same history; a version without a record (pushed by quilt3 or an older qvc) gets a
+record whose parent follows the registry's pointer order, marked ``inferred_parent``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from qvc.core import history
 from qvc.core.repo import Commit, Repo
+from qvc.core.sparse import Selection
 from qvc.errors import BadManifest, BadRevision
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking
@@ -74,22 +80,21 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
     result = FetchResult(spec.name or spec.url, name, latest, None)
     target = registry.resolve(name, rev) if rev else latest
     wanted: dict[str, Manifest] = {}  # the target's manifest once read: read it only once
-    commits = _record_versions(repo, registry, versions, result, target, wanted)
+    selection = repo.selection()  # a sparse work tree needs only the selected objects
+    reads = partial(_read_entries, selection)
+    commits = _record_versions(repo, registry, versions, result, target, wanted, reads)
     if target is not None:
         if target not in commits:
-            commits[target] = _record(repo, registry, target, None, 0, result, target, wanted)
+            commits[target] = _record(repo, registry, target, None, 0, result, target, wanted,
+                                      reads)
         result.target_commit = commits[target]
         if target not in wanted:
             wanted[target] = registry.read_manifest(target)
-            check_remote_keys(registry.store, wanted[target].entries.values(),
-                              f"manifest {target[:12]}")
+            check_remote_keys(registry.store, reads(wanted[target]), f"manifest {target[:12]}")
         result.manifest = wanted.pop(target)
-        selection = repo.selection()  # a sparse work tree needs only the selected objects
         result.objects, result.bytes = download(
-            registry.store, repo.objects,
-            [e for e in result.manifest.entries.values()
-             if selection is None or selection.selects(e.logical_key)],
-            progress or NoProgress(), on_verified)
+            registry.store, repo.objects, reads(result.manifest), progress or NoProgress(),
+            on_verified)
         if sync:
             repo.objects.sync()
         result.target = target
@@ -102,9 +107,20 @@ def fetch_locked(repo: Repo, spec: RemoteSpec, registry: Registry, *, rev: str |
     return result
 
 
+def _read_entries(selection: Selection | None, manifest: Manifest) -> list[Entry]:
+    """The entries of the version to download whose data this work tree reads: those of its
+    sparse selection, else all."""
+    if selection is None:
+        return list(manifest.entries.values())
+    return [e for e in manifest.entries.values() if selection.selects(e.logical_key)]
+
+
+Reads = Callable[[Manifest], list[Entry]]
+
+
 def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, str]],
                      result: FetchResult, target: str | None,
-                     wanted: dict[str, Manifest]) -> dict[str, str]:
+                     wanted: dict[str, Manifest], reads: Reads) -> dict[str, str]:
     """A commit record for each version: the registry's own where it has one, else one whose
     parent is the previous version in pointer order. Returns top hash -> commit id; the
     remote manifest of ``target``, if read, is left in ``wanted``."""
@@ -116,7 +132,7 @@ def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, s
                    for p in commit.parents):
                 raise BadRevision("a parent's version could not be stored")
             if not repo.registry.has_manifest(commit.top_hash):
-                _store_manifest(repo, registry, commit.top_hash, target, wanted)
+                _store_manifest(repo, registry, commit.top_hash, target, wanted, reads)
         except (BadRevision, BadManifest) as exc:  # no manifest, or a damaged one: no version
             del recorded.commits[cid]
             result.refused.append(Refused(cid, exc.message))
@@ -138,7 +154,7 @@ def _record_versions(repo: Repo, registry: Registry, versions: list[tuple[str, s
             else:
                 try:
                     commits[top] = _record(repo, registry, top, previous, int(pointer), result,
-                                           target, wanted)
+                                           target, wanted, reads)
                 except (BadRevision, BadManifest) as exc:
                     if top == target:
                         raise
@@ -154,10 +170,11 @@ def _skip(result: FetchResult, registry: Registry, top: str, reason: str) -> Non
 
 
 def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timestamp: int,
-            result: FetchResult, target: str | None, wanted: dict[str, Manifest]) -> str:
+            result: FetchResult, target: str | None, wanted: dict[str, Manifest],
+            reads: Reads) -> str:
     """Store a remote version that has no commit record: its manifest, and a record whose
     parent is inferred (marked so; ``log`` says it)."""
-    manifest = _store_manifest(repo, registry, top, target, wanted)
+    manifest = _store_manifest(repo, registry, top, target, wanted, reads)
     extra: dict[str, object] = {"pointer": f"{timestamp:010d}"} if timestamp else {}
     if timestamp:
         extra["inferred_parent"] = True  # from pointer order: other clones may infer otherwise
@@ -167,11 +184,14 @@ def _record(repo: Repo, registry: Registry, top: str, parent: str | None, timest
 
 
 def _store_manifest(repo: Repo, registry: Registry, top: str, target: str | None,
-                    wanted: dict[str, Manifest]) -> Manifest:
+                    wanted: dict[str, Manifest], reads: Reads) -> Manifest:
     """Store a remote version's manifest locally (the remote manifest is kept in ``wanted``
-    when ``top`` is the ``target`` to download)."""
+    when ``top`` is the ``target`` to download). Its physical keys are checked first: all of
+    them, or for the target only those ``reads`` selects (the only ones downloaded; the
+    stored copy names local objects, so the others are never read through it)."""
     manifest = registry.read_manifest(top)
-    check_remote_keys(registry.store, manifest.entries.values(), f"manifest {top[:12]}")
+    check_remote_keys(registry.store, reads(manifest) if top == target
+                      else manifest.entries.values(), f"manifest {top[:12]}")
     if top == target:
         wanted[top] = manifest
     repo.registry.write_manifest(localize(repo, manifest), top)

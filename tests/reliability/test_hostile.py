@@ -280,6 +280,27 @@ def test_clone_rejects_hostile_manifest(request: pytest.FixtureRequest, tmp_path
     assert_untouched(scene, before)
 
 
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+@pytest.mark.parametrize("case", ["file-url-outside", "other-bucket"])
+def test_sparse_clone_checks_the_keys_it_reads(request: pytest.FixtureRequest, tmp_path: Path,
+                                              qvc: Qvc, kind: str, case: str) -> None:
+    """A partial clone checks the physical keys of its selected entries only (the others are
+    never read through it); ``sparse add`` checks those it newly reads, so a hostile key is
+    refused then, before anything is read from where it points."""
+    scene = make_scene(kind, request, tmp_path)
+    raw, top = REMOTE_CASES[case](scene.author)
+    scene.author.publish(raw, top)
+    qvc("clone", scene.author.url, NAME, "dst", "--path", "ok.txt", cwd=scene.clones)
+    dst = scene.clones / "dst"
+    assert (dst / "ok.txt").read_bytes() == b"payload\n"
+    before = scene.everything()
+    result = qvc("sparse", "add", "stolen.txt", cwd=dst, ok=False)
+    assert_clean_error(result.code, result.err, 8)
+    assert "points outside" in result.err
+    assert not (dst / "stolen.txt").exists()
+    assert_untouched(scene, before)
+
+
 @pytest.mark.parametrize("command", ["fetch", "pull"])
 @pytest.mark.parametrize("kind,case",
                          matrix(REMOTE_CASES, FAST_PULL, ("folder", "s3"), ("folder",)))

@@ -129,6 +129,39 @@ def test_checkout_and_clone_reflink_objects_into_the_work_tree(
     assert json.loads(qvc("status", "--json", cwd=xfs / "clone").out)["clean"]
 
 
+def test_reflinked_checkout_trusts_a_stamp_only_while_the_object_is_untouched(
+        qvc: Qvc, xfs: Path) -> None:
+    """A reflinked checkout skips re-hashing a large object its verification stamp vouches
+    for; an object changed in place afterwards (even with its mtime put back, as ``cp -p``
+    or ``rsync -t`` would) fails the stamp, is re-hashed and refused: nothing is written."""
+    root = xfs / "work"
+    data = write_big(root / "big.bin", b"stamped ")
+    qvc("init", "test/pkg", cwd=root)
+    qvc("add", ".", cwd=root)
+    qvc("commit", "-m", "v1", cwd=root)
+    obj = object_of(root, "big.bin")
+    (root / "big.bin").unlink()
+    qvc("checkout", "--force", "HEAD", cwd=root)
+    assert (root / "big.bin").read_bytes() == data and shared(root / "big.bin")
+    repo = Repo(root)
+    staged = repo.load_index().rows["big.bin"].staged
+    assert staged is not None
+    h = Hash(staged.hash_type, staged.hash_value)
+    assert repo.objects.vouched(h, BIG)
+    before = obj.stat()
+    obj.chmod(0o644)
+    with open(obj, "r+b") as f:
+        f.seek(BIG // 2)
+        f.write(b"X")
+    obj.chmod(0o444)
+    os.utime(obj, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert not repo.objects.vouched(h, BIG)
+    (root / "big.bin").unlink()
+    refused = qvc("checkout", "--force", "HEAD", cwd=root, ok=False)
+    assert refused.code == 8 and "corrupt" in refused.err
+    assert not (root / "big.bin").exists()
+
+
 def test_ordinary_filesystem_copies(qvc: Qvc, tmp_path: Path) -> None:
     root = tmp_path / "work"
     data = write_big(root / "big.bin", b"plain ")
