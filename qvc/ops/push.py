@@ -20,10 +20,11 @@ from typing import Any
 
 from qvc.core.history import ancestors
 from qvc.core.repo import Commit, Repo
-from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
+from qvc.errors import CorruptObject, NoCommits, RemoteConflict, RemoteError, UsageError
 from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Entry, Manifest
 from qvc.remote import tracking, workflows
+from qvc.remote.origins import Origins, origin_keys
 from qvc.remote.physical import copy_to_file
 from qvc.remote.servercopy import Copier, Item
 from qvc.remote.target import Target, for_push
@@ -141,12 +142,14 @@ def push_package(
 
 def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
                   selector: Selector | None, copy: bool, reuse: Reuse,
-                  progress: TransferProgress | None, verify: bool = False) -> PushResult:
+                  progress: TransferProgress | None, verify: bool = False,
+                  origins: Origins | None = None) -> PushResult:
     """Data (unless ``copy`` is False), then the manifest: everything but the pointers."""
     top = manifest.top_hash()
     if copy:
         result = upload_data(manifest, name, registry, dest=dest, selector=selector,
-                             reuse=reuse, progress=progress or NoProgress(), verify=verify)
+                             reuse=reuse, progress=progress or NoProgress(), verify=verify,
+                             origins=origins)
     else:
         if registry.store.capabilities.remote:  # a folder registry is read where the files are
             warn_unreachable(manifest)
@@ -189,14 +192,17 @@ def check_fast_forward(name: str, registry: Registry, latest: Latest | None,
 
 def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
                 selector: Selector | None, reuse: Reuse, progress: TransferProgress,
-                verify: bool = False) -> PushResult:
+                verify: bool = False, origins: Origins | None = None) -> PushResult:
     """Copy entries into the registry's store; returns the manifest naming the copies
     (local files hashed first with ``verify``: see :func:`push_package`).
 
     Data already in S3 that the registry's client reaches is copied server-side; other S3
-    data streams through the client. Without ``dest``, content the registry holds anywhere is
-    reused; with a ``dest`` prefix, only copies under it are (every selected file lands
-    there); with a ``dest`` function, every selected file goes where it says."""
+    data streams through the client. A local file whose content ``origins`` names (an S3
+    object of the registry it was cloned from) is copied from there server-side too, and
+    uploaded only if that copy fails (the object is gone, changed or unreadable). Without
+    ``dest``, content the registry holds anywhere is reused; with a ``dest`` prefix, only
+    copies under it are (every selected file lands there); with a ``dest`` function, every
+    selected file goes where it says."""
     store = registry.store
     prefix = _prefix(name, dest)
     uploader = Uploader(store, prefix, progress)
@@ -226,6 +232,15 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
         if copier.can_copy(entry.physical_key, entry.hash.type):
             item = Item(entry.logical_key, entry.physical_key, entry.size, entry.hash)
             return copier.place(item, target)[0]
+        origin = origins.get((entry.hash, entry.size)) if origins and local_source(
+            entry.physical_key) is not None else None
+        if origin is not None and copier.can_copy(origin, entry.hash.type):
+            try:
+                return copier.place(Item(entry.logical_key, origin, entry.size, entry.hash),
+                                    target)[0]
+            except (CorruptObject, RemoteError) as exc:
+                # the local copy is intact (checked when stored): upload it instead
+                log.info("uploading %s: copying %s failed: %s", entry.logical_key, origin, exc)
         if local_source(entry.physical_key) is None:
             with lock:
                 streamed[0] += 1
@@ -386,8 +401,11 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         reuse = Reuse(registry)
         if copy:
             reuse.learn_latest(name, latest)
+        missing = [c for c in history if c.top_hash not in remote_tops] or history[:1]
+        origins = origin_keys(repo, registry.store, missing) if copy else {}
         staged = _stage_missing(repo, registry, history, remote_tops, reuse, result,
-                                dest=target.dest, copy=copy, progress=progress)
+                                dest=target.dest, copy=copy, progress=progress,
+                                origins=origins)
         result.records_written = push_records(registry, name, ancestry)
         crashpoints.reach("push.after_records")
         if not force:
@@ -429,7 +447,8 @@ def push_records(registry: Registry, name: str, commits: list[tuple[str, Commit]
 
 def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote_tops: set[str],
                    reuse: Reuse, result: RepoPushResult, *, dest: str | None, copy: bool,
-                   progress: TransferProgress | None) -> list[tuple[str, int]]:
+                   progress: TransferProgress | None,
+                   origins: Origins | None = None) -> list[tuple[str, int]]:
     """Data and manifests of the commits the registry lacks, oldest first; returns their
     (top hash, pointer timestamp)."""
     staged: list[tuple[str, int]] = []
@@ -440,7 +459,7 @@ def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote
         # a build to the remote came first: its manifest names local paths; name the copies
         pushed = stage_version(repo.manifest(head.top_hash), repo.package, registry,
                                dest=dest, selector=None, copy=copy, reuse=reuse,
-                               progress=progress)
+                               progress=progress, origins=origins)
         result.versions_written.append(head.top_hash)
         _add_counts(result, pushed)
     for commit in reversed(history):
@@ -454,7 +473,7 @@ def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote
                     learned.add(top)
         pushed = stage_version(repo.manifest(commit.top_hash), repo.package, registry,
                                dest=dest, selector=None, copy=copy, reuse=reuse,
-                               progress=progress)
+                               progress=progress, origins=origins)
         staged.append((commit.top_hash, commit.time_ns // 10**9))
         result.versions_written.append(commit.top_hash)
         _add_counts(result, pushed)

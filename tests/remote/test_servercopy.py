@@ -338,3 +338,60 @@ def test_other_endpoint_streams_through_the_client_and_says_so(
     q3 = quilt3.Package.browse("team/pkg", registry=second)
     q3.fetch(str(tmp_path / "out") + "/")
     assert (tmp_path / "out/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
+
+
+def _clone_and_change(qvc: Qvc, tmp_path: Path, source: str, root: Path) -> Path:
+    """Push ``root`` as team/orig to ``source`` from one work tree, clone it into another and
+    commit a change to one small file there; returns the clone."""
+    qvc_api().Package().set_dir(".", str(root)).push("team/orig", registry=source, message="v1")
+    qvc("clone", source, "team/orig", str(tmp_path / "clone"), cwd=tmp_path)
+    clone = tmp_path / "clone"
+    (clone / "a.csv").write_bytes(b"x,y\n3,4\n")
+    qvc("add", ".", cwd=clone)
+    qvc("commit", "-m", "changed a.csv", cwd=clone)
+    return clone
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_push_of_a_clone_to_another_bucket_copies_what_the_source_holds(
+        proxy: FaultProxy, moto_server: S3Server, tmp_path: Path, qvc: Qvc,
+        versioned: bool) -> None:
+    first = bucket_named(moto_server, "cla", versioned)
+    second = bucket_named(moto_server, "clb", not versioned)
+    root = make_source(tmp_path, moto_server, bucket_named(moto_server, "clunused"))
+    clone = _clone_and_change(qvc, tmp_path, first, root)
+    proxy.clear()
+    out = json.loads(qvc("push", second, "--json", cwd=clone).out)
+    # both versions go to the new bucket; only the changed file's bytes go through the client,
+    # the rest (all of the cloned version) is copied in S3
+    assert (out["uploaded"], out["copied"]) == (1, 3)
+    assert out["bytes"] == len(b"x,y\n3,4\n")
+    assert out["bytes_client"] == len(b"x,y\n3,4\n")
+    assert not data_gets(proxy), "object bytes went through the client"
+    assert proxy.bytes_up < 64 * 1024 < BIG  # the manifest, records and pointers, no data
+    q3 = quilt3.Package.browse("team/orig", registry=second)
+    assert q3.top_hash == out["top_hash"]
+    assert all(str(e.physical_key).startswith(second + "/") for _, e in q3.walk())
+    qvc("clone", second, "team/orig", str(tmp_path / "again"), cwd=tmp_path)
+    qvc("verify", cwd=tmp_path / "again")
+    assert (tmp_path / "again/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
+    assert (tmp_path / "again/a.csv").read_bytes() == b"x,y\n3,4\n"
+
+
+def test_push_of_a_clone_uploads_what_the_source_lost(
+        s3: S3Server, tmp_path: Path, qvc: Qvc) -> None:
+    first, second = bucket_named(s3, "lost1"), bucket_named(s3, "lost2")
+    root = make_source(tmp_path, s3, bucket_named(s3, "lostunused"))
+    clone = _clone_and_change(qvc, tmp_path, first, root)
+    client = s3.client()
+    client.put_object(Bucket=first.removeprefix("s3://"), Key="team/orig/sub/big.bin",
+                      Body=os.urandom(BIG))  # replaced since the clone: not the same bytes
+    client.delete_object(Bucket=first.removeprefix("s3://"), Key="team/orig/empty")
+    out = json.loads(qvc("push", second, "--json", cwd=clone).out)
+    # a.csv's first version is still there; the changed one and the lost ones are uploaded
+    assert (out["uploaded"], out["copied"]) == (3, 1)
+    assert not [o["Key"] for o in client.list_objects_v2(
+        Bucket=second.removeprefix("s3://")).get("Contents", []) if "/.cas/" in o["Key"]]
+    q3 = quilt3.Package.browse("team/orig", registry=second)
+    q3.fetch(str(tmp_path / "out") + "/")
+    assert (tmp_path / "out/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
