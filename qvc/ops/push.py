@@ -224,6 +224,9 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
             there = reuse.keys.get((entry.hash, entry.size)) if dest else None
             todo.append(replace(entry, physical_key=there) if there else entry)
     progress.start(len(todo), sum(e.size for e in todo))
+    if not callable(dest):  # copies go under the prefix: one listing instead of a HEAD each
+        copier.survey(prefix, sum(1 for e in todo if e.physical_key.startswith("s3://") or (
+            origins and (e.hash, e.size) in origins)))
     streamed = [0, 0]  # objects, bytes
     lock = threading.Lock()
 
@@ -271,6 +274,7 @@ def copy_unhashed(items: list[Item], name: str, registry: Registry, *, dest: str
     todo = [i for i in items
             if store_key(store, i.physical_key) is None and copier.can_copy(i.physical_key, None)]
     (progress or NoProgress()).start(len(todo), sum(i.size for i in todo))
+    copier.survey(prefix, len(todo))
     placed = parallel_map(lambda i: copier.place(i, prefix + i.logical_key), todo)
     return {i.logical_key: (h, pk) for i, (pk, h) in zip(todo, placed, strict=True)}, copier
 

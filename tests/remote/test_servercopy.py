@@ -395,3 +395,35 @@ def test_push_of_a_clone_uploads_what_the_source_lost(
     q3 = quilt3.Package.browse("team/orig", registry=second)
     q3.fetch(str(tmp_path / "out") + "/")
     assert (tmp_path / "out/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_many_small_copies_send_no_head_per_object_and_overwrite_nothing(
+        proxy: FaultProxy, moto_server: S3Server, tmp_path: Path, versioned: bool) -> None:
+    source = bucket_named(moto_server, "small1")
+    dest = bucket_named(moto_server, "small2", versioned)
+    client = moto_server.client()
+    for i in range(30):
+        client.put_object(Bucket=source.removeprefix("s3://"), Key=f"data/f{i:02}",
+                          Body=b"%d" % i * 100)
+    # a key already at the destination, other bytes: never overwritten
+    client.put_object(Bucket=dest.removeprefix("s3://"), Key="team/small/f07", Body=b"mine")
+    proxy.clear()
+    pushed = qvc.Package().set_dir(".", f"{source}/data/").push("team/small", registry=dest)
+    heads = [e.request.path for e in proxy.requests("HEAD")
+             if e.request.path.startswith(f"/{dest.removeprefix('s3://')}/team/small/")]
+    assert heads == [f"/{dest.removeprefix('s3://')}/team/small/f07"], heads
+    assert client.get_object(Bucket=dest.removeprefix("s3://"), Key="team/small/f07",
+                             **({"VersionId": _first_version(client, dest, "team/small/f07")}
+                                if versioned else {}))["Body"].read() == b"mine"
+    q3 = quilt3.Package.browse("team/small", registry=dest)
+    assert q3.top_hash == pushed.top_hash
+    q3.fetch(str(tmp_path / "out") + "/")
+    for i in range(30):
+        assert (tmp_path / f"out/f{i:02}").read_bytes() == b"%d" % i * 100
+
+
+def _first_version(client: object, bucket: str, key: str) -> str:
+    listed = client.list_object_versions(  # type: ignore[attr-defined]
+        Bucket=bucket.removeprefix("s3://"), Prefix=key)["Versions"]
+    return str(min(listed, key=lambda v: v["LastModified"])["VersionId"])
