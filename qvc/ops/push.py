@@ -21,23 +21,26 @@ from typing import Any
 from qvc.core.history import ancestors
 from qvc.core.repo import Commit, Repo
 from qvc.errors import CorruptObject, NoCommits, RemoteConflict, RemoteError, UsageError
-from qvc.quilt.hashing import Hash, hash_file
+from qvc.quilt.hashing import CHUNKED, Hash, hash_file
 from qvc.quilt.manifest import Entry, Manifest
+from qvc.quilt.urls import parse_s3_url
 from qvc.remote import tracking, workflows
 from qvc.remote.origins import Origins, origin_keys
 from qvc.remote.physical import copy_to_file
+from qvc.remote.remotes import RemoteSpec, open_spec_store
 from qvc.remote.servercopy import Copier, Item
 from qvc.remote.target import Target, for_push
 from qvc.remote.transfer import (
+    Streamer,
     Uploader,
     local_source,
     parallel_map,
     store_key,
 )
-from qvc.storage import Store
+from qvc.storage import ObjectInfo, Store
 from qvc.storage.registry import Latest, Registry
 from qvc.sysio import crashpoints
-from qvc.sysio.progress import NoProgress, TransferProgress
+from qvc.sysio.progress import ByteProgress, NoProgress, TransferProgress
 
 log = logging.getLogger("qvc")
 
@@ -248,6 +251,9 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
             with lock:
                 streamed[0] += 1
                 streamed[1] += entry.size
+            streamer = _streamer(store, entry)
+            if streamer is not None:
+                return uploader.place(entry, target, streamer)
         with _source(entry, verify) as source:
             return uploader.place(entry, target, source)
 
@@ -309,6 +315,30 @@ def _target_key(store: Store, prefix: str, dest: Dest, entry: Entry) -> str:
         raise UsageError(f"dest returned {url!r} for {entry.logical_key!r}",
                          f"return a URL inside {store.url}, without a versionId")
     return located[0]
+
+
+def _streamer(store: Store, entry: Entry) -> Streamer | None:
+    """How to stream an entry's S3 object into an S3 registry ``store`` no one client reaches
+    with it: chunk by chunk through memory, checked against the entry's hash before the object
+    is completed (:mod:`qvc.storage.s3stream`). None when either side is not S3 or the hash is
+    not ``sha2-256-chunked``: then the object goes through a verified temp file."""
+    if not entry.physical_key.startswith("s3://") or entry.hash.type != CHUNKED or not (
+            store.capabilities.remote and store.capabilities.multipart):
+        return None
+    from qvc.storage import s3stream  # boto3 only when S3 is used
+    from qvc.storage.s3 import S3Store
+
+    url = parse_s3_url(entry.physical_key)
+    source = open_spec_store(RemoteSpec(None, f"s3://{url.bucket}"))
+    if not isinstance(store, S3Store) or not isinstance(source, S3Store):
+        return None
+
+    def stream(key: str, create_only: bool, progress: ByteProgress) -> ObjectInfo:
+        return s3stream.stream_copy(source, url.key, url.version_id, store, key, entry.size,
+                                    entry.hash.value, if_none_match=create_only,
+                                    progress=progress)
+
+    return stream
 
 
 class _source:

@@ -17,7 +17,7 @@ import pytest
 import qvc
 from qvc.errors import CorruptObject, RemoteError
 from qvc.quilt.hashing import MIN_CHUNK
-from qvc.storage import s3copy
+from qvc.storage import s3copy, s3stream
 from qvc.storage.s3 import S3Store
 from tests.conftest import Qvc, S3Server
 from tests.faultproxy import FaultProxy
@@ -321,9 +321,15 @@ def test_progress_and_result_mark_server_side_copies(s3: S3Server, tmp_path: Pat
 
 
 def test_other_endpoint_streams_through_the_client_and_says_so(
-        s3: S3Server, tmp_path: Path) -> None:
+        s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qvc.ops import push
     from qvc.ops.push import push_package
     from qvc.storage.registry import Registry
+
+    def no_temp_copy(*args: object) -> None:
+        raise AssertionError("an object went through a temp file")
+
+    monkeypatch.setattr(push, "copy_to_file", no_temp_copy)
 
     first, second = bucket_named(s3, "strm1"), bucket_named(s3, "strm2")
     root = make_source(tmp_path, s3, first)
@@ -427,3 +433,57 @@ def _first_version(client: object, bucket: str, key: str) -> str:
     listed = client.list_object_versions(  # type: ignore[attr-defined]
         Bucket=bucket.removeprefix("s3://"), Prefix=key)["Versions"]
     return str(min(listed, key=lambda v: v["LastModified"])["VersionId"])
+
+
+STREAM_SCRIPT = """
+import sys, tracemalloc
+from qvc.storage import s3stream
+from qvc.storage.s3 import S3Store
+source, dest, endpoint, size, expected = sys.argv[1:]
+src = S3Store(source)
+dst = S3Store(dest, endpoint_url=endpoint)  # another endpoint setting: no server-side copy
+src.head("big"), dst.head("nothing")  # open both clients before measuring
+tracemalloc.start()
+info = s3stream.stream_copy(src, "big", None, dst, "copied", int(size), expected,
+                            if_none_match=True)
+print(tracemalloc.get_traced_memory()[1], info.checksum_sha256)
+"""
+
+
+def test_streamed_copy_holds_a_few_chunks_in_memory_and_checks_the_hash(
+        s3: S3Server, tmp_path: Path) -> None:
+    """The fallback across endpoints streams chunk by chunk: a 64 MiB object goes through a
+    process whose Python allocations peak far below its size (measured in a subprocess: the
+    moto server lives in this one), and a hash mismatch creates nothing."""
+    import subprocess
+    import sys
+
+    from qvc.quilt.hashing import hash_bytes
+
+    first, second = bucket_named(s3, "stm1"), bucket_named(s3, "stm2")
+    size = 64 * 1024 * 1024
+    data = os.urandom(size)
+    expected = hash_bytes(data, "sha2-256-chunked").value
+    client = s3.client()
+    client.put_object(Bucket=first.removeprefix("s3://"), Key="big", Body=data)
+    ran = subprocess.run(
+        [sys.executable, "-c", STREAM_SCRIPT, first.removeprefix("s3://"),
+         second.removeprefix("s3://"), s3.endpoint, str(size), expected],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(Path(qvc.__file__).parent.parent)))
+    assert ran.returncode == 0, ran.stderr
+    peak, checksum = ran.stdout.split()
+    assert int(peak) < size // 2, f"peak {int(peak) >> 20} MiB"
+    assert checksum == f"{expected}-8"
+    got = client.get_object(Bucket=second.removeprefix("s3://"), Key="copied")["Body"].read()
+    assert got == data
+    # a mismatch (the object is not what the manifest says) aborts: nothing created
+    src = S3Store(first.removeprefix("s3://"))
+    dst = S3Store(second.removeprefix("s3://"), endpoint_url=s3.endpoint)
+    client.put_object(Bucket=first.removeprefix("s3://"), Key="small", Body=b"small")
+    for key, nbytes in (("big", size), ("small", 5)):
+        with pytest.raises(CorruptObject, match=key):
+            s3stream.stream_copy(src, key, None, dst, "bad-" + key, nbytes, "0" * 64,
+                                 if_none_match=True)
+        assert dst.head("bad-" + key) is None
+    assert not client.list_multipart_uploads(Bucket=second.removeprefix("s3://")).get("Uploads")
