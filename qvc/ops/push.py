@@ -435,8 +435,8 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         reuse = Reuse(registry)
         if copy:
             reuse.learn_latest(name, latest)
-        missing = [c for c in history if c.top_hash not in remote_tops] or history[:1]
-        origins = origin_keys(repo, registry.store, missing) if copy else {}
+        missing = [c for c in history if c.top_hash not in remote_tops]
+        origins = origin_keys(repo, registry.store, missing) if copy and missing else {}
         staged = _stage_missing(repo, registry, history, remote_tops, reuse, result,
                                 dest=target.dest, copy=copy, progress=progress,
                                 origins=origins)
