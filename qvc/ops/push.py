@@ -20,23 +20,27 @@ from typing import Any
 
 from qvc.core.history import ancestors
 from qvc.core.repo import Commit, Repo
-from qvc.errors import CorruptObject, NoCommits, RemoteConflict, UsageError
-from qvc.quilt.hashing import Hash, hash_file
+from qvc.errors import CorruptObject, NoCommits, RemoteConflict, RemoteError, UsageError
+from qvc.quilt.hashing import CHUNKED, Hash, hash_file
 from qvc.quilt.manifest import Entry, Manifest
+from qvc.quilt.urls import parse_s3_url
 from qvc.remote import tracking, workflows
+from qvc.remote.origins import Origins, origin_keys
 from qvc.remote.physical import copy_to_file
+from qvc.remote.remotes import RemoteSpec, open_spec_store
 from qvc.remote.servercopy import Copier, Item
 from qvc.remote.target import Target, for_push
 from qvc.remote.transfer import (
+    Streamer,
     Uploader,
     local_source,
     parallel_map,
     store_key,
 )
-from qvc.storage import Store
+from qvc.storage import ObjectInfo, Store
 from qvc.storage.registry import Latest, Registry
 from qvc.sysio import crashpoints
-from qvc.sysio.progress import NoProgress, TransferProgress
+from qvc.sysio.progress import ByteProgress, NoProgress, TransferProgress
 
 log = logging.getLogger("qvc")
 
@@ -141,12 +145,14 @@ def push_package(
 
 def stage_version(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
                   selector: Selector | None, copy: bool, reuse: Reuse,
-                  progress: TransferProgress | None, verify: bool = False) -> PushResult:
+                  progress: TransferProgress | None, verify: bool = False,
+                  origins: Origins | None = None) -> PushResult:
     """Data (unless ``copy`` is False), then the manifest: everything but the pointers."""
     top = manifest.top_hash()
     if copy:
         result = upload_data(manifest, name, registry, dest=dest, selector=selector,
-                             reuse=reuse, progress=progress or NoProgress(), verify=verify)
+                             reuse=reuse, progress=progress or NoProgress(), verify=verify,
+                             origins=origins)
     else:
         if registry.store.capabilities.remote:  # a folder registry is read where the files are
             warn_unreachable(manifest)
@@ -189,14 +195,17 @@ def check_fast_forward(name: str, registry: Registry, latest: Latest | None,
 
 def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest,
                 selector: Selector | None, reuse: Reuse, progress: TransferProgress,
-                verify: bool = False) -> PushResult:
+                verify: bool = False, origins: Origins | None = None) -> PushResult:
     """Copy entries into the registry's store; returns the manifest naming the copies
     (local files hashed first with ``verify``: see :func:`push_package`).
 
     Data already in S3 that the registry's client reaches is copied server-side; other S3
-    data streams through the client. Without ``dest``, content the registry holds anywhere is
-    reused; with a ``dest`` prefix, only copies under it are (every selected file lands
-    there); with a ``dest`` function, every selected file goes where it says."""
+    data streams through the client. A local file whose content ``origins`` names (an S3
+    object of the registry it was cloned from) is copied from there server-side too, and
+    uploaded only if that copy fails (the object is gone, changed or unreadable). Without
+    ``dest``, content the registry holds anywhere is reused; with a ``dest`` prefix, only
+    copies under it are (every selected file lands there); with a ``dest`` function, every
+    selected file goes where it says."""
     store = registry.store
     prefix = _prefix(name, dest)
     uploader = Uploader(store, prefix, progress)
@@ -218,6 +227,9 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
             there = reuse.keys.get((entry.hash, entry.size)) if dest else None
             todo.append(replace(entry, physical_key=there) if there else entry)
     progress.start(len(todo), sum(e.size for e in todo))
+    if not callable(dest):  # copies go under the prefix: one listing instead of a HEAD each
+        copier.survey(prefix, sum(1 for e in todo if e.physical_key.startswith("s3://") or (
+            origins and (e.hash, e.size) in origins)))
     streamed = [0, 0]  # objects, bytes
     lock = threading.Lock()
 
@@ -226,10 +238,22 @@ def upload_data(manifest: Manifest, name: str, registry: Registry, *, dest: Dest
         if copier.can_copy(entry.physical_key, entry.hash.type):
             item = Item(entry.logical_key, entry.physical_key, entry.size, entry.hash)
             return copier.place(item, target)[0]
+        origin = origins.get((entry.hash, entry.size)) if origins and local_source(
+            entry.physical_key) is not None else None
+        if origin is not None and copier.can_copy(origin, entry.hash.type):
+            try:
+                return copier.place(Item(entry.logical_key, origin, entry.size, entry.hash),
+                                    target)[0]
+            except (CorruptObject, RemoteError) as exc:
+                # the local copy is intact (checked when stored): upload it instead
+                log.info("uploading %s: copying %s failed: %s", entry.logical_key, origin, exc)
         if local_source(entry.physical_key) is None:
             with lock:
                 streamed[0] += 1
                 streamed[1] += entry.size
+            streamer = _streamer(store, entry)
+            if streamer is not None:
+                return uploader.place(entry, target, streamer)
         with _source(entry, verify) as source:
             return uploader.place(entry, target, source)
 
@@ -256,6 +280,7 @@ def copy_unhashed(items: list[Item], name: str, registry: Registry, *, dest: str
     todo = [i for i in items
             if store_key(store, i.physical_key) is None and copier.can_copy(i.physical_key, None)]
     (progress or NoProgress()).start(len(todo), sum(i.size for i in todo))
+    copier.survey(prefix, len(todo))
     placed = parallel_map(lambda i: copier.place(i, prefix + i.logical_key), todo)
     return {i.logical_key: (h, pk) for i, (pk, h) in zip(todo, placed, strict=True)}, copier
 
@@ -290,6 +315,30 @@ def _target_key(store: Store, prefix: str, dest: Dest, entry: Entry) -> str:
         raise UsageError(f"dest returned {url!r} for {entry.logical_key!r}",
                          f"return a URL inside {store.url}, without a versionId")
     return located[0]
+
+
+def _streamer(store: Store, entry: Entry) -> Streamer | None:
+    """How to stream an entry's S3 object into an S3 registry ``store`` no one client reaches
+    with it: chunk by chunk through memory, checked against the entry's hash before the object
+    is completed (:mod:`qvc.storage.s3stream`). None when either side is not S3 or the hash is
+    not ``sha2-256-chunked``: then the object goes through a verified temp file."""
+    if not entry.physical_key.startswith("s3://") or entry.hash.type != CHUNKED or not (
+            store.capabilities.remote and store.capabilities.multipart):
+        return None
+    from qvc.storage import s3stream  # boto3 only when S3 is used
+    from qvc.storage.s3 import S3Store
+
+    url = parse_s3_url(entry.physical_key)
+    source = open_spec_store(RemoteSpec(None, f"s3://{url.bucket}"))
+    if not isinstance(store, S3Store) or not isinstance(source, S3Store):
+        return None
+
+    def stream(key: str, create_only: bool, progress: ByteProgress) -> ObjectInfo:
+        return s3stream.stream_copy(source, url.key, url.version_id, store, key, entry.size,
+                                    entry.hash.value, if_none_match=create_only,
+                                    progress=progress)
+
+    return stream
 
 
 class _source:
@@ -386,8 +435,11 @@ def push(repo: Repo, target: Target, *, force: bool = False, copy: bool = True,
         reuse = Reuse(registry)
         if copy:
             reuse.learn_latest(name, latest)
+        missing = [c for c in history if c.top_hash not in remote_tops]
+        origins = origin_keys(repo, registry.store, missing) if copy and missing else {}
         staged = _stage_missing(repo, registry, history, remote_tops, reuse, result,
-                                dest=target.dest, copy=copy, progress=progress)
+                                dest=target.dest, copy=copy, progress=progress,
+                                origins=origins)
         result.records_written = push_records(registry, name, ancestry)
         crashpoints.reach("push.after_records")
         if not force:
@@ -429,7 +481,8 @@ def push_records(registry: Registry, name: str, commits: list[tuple[str, Commit]
 
 def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote_tops: set[str],
                    reuse: Reuse, result: RepoPushResult, *, dest: str | None, copy: bool,
-                   progress: TransferProgress | None) -> list[tuple[str, int]]:
+                   progress: TransferProgress | None,
+                   origins: Origins | None = None) -> list[tuple[str, int]]:
     """Data and manifests of the commits the registry lacks, oldest first; returns their
     (top hash, pointer timestamp)."""
     staged: list[tuple[str, int]] = []
@@ -440,7 +493,7 @@ def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote
         # a build to the remote came first: its manifest names local paths; name the copies
         pushed = stage_version(repo.manifest(head.top_hash), repo.package, registry,
                                dest=dest, selector=None, copy=copy, reuse=reuse,
-                               progress=progress)
+                               progress=progress, origins=origins)
         result.versions_written.append(head.top_hash)
         _add_counts(result, pushed)
     for commit in reversed(history):
@@ -454,7 +507,7 @@ def _stage_missing(repo: Repo, registry: Registry, history: list[Commit], remote
                     learned.add(top)
         pushed = stage_version(repo.manifest(commit.top_hash), repo.package, registry,
                                dest=dest, selector=None, copy=copy, reuse=reuse,
-                               progress=progress)
+                               progress=progress, origins=origins)
         staged.append((commit.top_hash, commit.time_ns // 10**9))
         result.versions_written.append(commit.top_hash)
         _add_counts(result, pushed)

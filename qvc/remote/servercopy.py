@@ -6,6 +6,13 @@ content-addressed key instead. The copy is made by S3 (:mod:`qvc.storage.s3copy`
 checksums give the entry's ``sha2-256-chunked`` hash: compared with the hash the manifest
 records, or recorded when the entry had none yet. A copy whose hash differs is deleted again
 and reported with the source's key: nothing that names it gets published.
+
+Before many copies into one prefix, the prefix is listed once (:meth:`Copier.survey`): a key
+the listing does not show is copied create-only straight away, without a HEAD first; only keys
+it shows, or beyond where a bounded listing stopped, get the HEAD. The HEAD is what keeps an
+existing key from being overwritten on servers that ignore ``If-None-Match`` on a copy (moto
+does); where the server honours it, a key created after the listing fails the copy and is then
+looked at as before.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ class Item:
     hash: Hash | None
 
 
+SURVEY_MIN = 8  # copies into one prefix worth a listing of it first
+
+
 class Copier:
     """Server-side copies into one S3 registry store, with counts for the push result."""
 
@@ -52,6 +62,34 @@ class Copier:
         self._lock = threading.Lock()
         self._reachable: dict[str, bool] = {}
         self._versioned: bool | None = None
+        self._surveyed: tuple[str, frozenset[str], str | None] | None = None
+
+    def survey(self, prefix: str, copies: int) -> None:
+        """List the keys under ``prefix`` once before ``copies`` copies into it, so that a
+        key not listed needs no HEAD. The listing is bounded (about one page per ten copies):
+        keys sorting after where it stopped are still looked at one by one."""
+        if not self.store.capabilities.remote or copies < SURVEY_MIN:
+            return
+        limit = max(1000, copies * 100)
+        listed: set[str] = set()
+        last: str | None = None
+        for key in self.store.list(prefix):
+            if len(listed) >= limit:
+                break
+            listed.add(key)
+            last = key
+        else:
+            last = None  # complete: no key under the prefix sorts after the listing
+        self._surveyed = (prefix, frozenset(listed), last)
+
+    def _may_exist(self, key: str) -> bool:
+        """Whether ``key`` may hold an object (False only when the survey shows it does not)."""
+        if self._surveyed is None:
+            return True
+        prefix, listed, last = self._surveyed
+        if not key.startswith(prefix) or key in listed:
+            return True
+        return last is not None and key > last
 
     def can_copy(self, physical_key: str, hash_type: str | None = CHUNKED) -> bool:
         """Whether the data at ``physical_key`` can be copied server-side into the store: an
@@ -86,7 +124,7 @@ class Copier:
         url = parse_s3_url(item.physical_key)
         source = s3copy.Source(url.bucket, url.key, url.version_id)
         try:
-            found = store.head(key)
+            found = store.head(key) if self._may_exist(key) else None
             if found is None:
                 try:
                     return self._copy(store, item, source, key, create_only=True)
@@ -109,7 +147,7 @@ class Copier:
             return self._copy(store, item, source, key, create_only=False)
         expected = item.hash or self._hash_source(store, item, source)
         cas = cas_key(self.cas_prefix, expected)
-        found = store.head(cas)
+        found = store.head(cas) if self._may_exist(cas) else None
         if found is None:
             try:
                 return self._copy(store, Item(item.logical_key, item.physical_key, item.size,

@@ -158,6 +158,11 @@ def _checking(advance: ByteProgress) -> ByteProgress:
 # uploads -------------------------------------------------------------------------------------
 
 
+Streamer = Callable[[str, bool, ByteProgress], ObjectInfo]
+"""Writes an entry's bytes to a key of the store from elsewhere (not a local file): called with
+the key, whether create-only, and the progress callback; checks the bytes itself."""
+
+
 class Uploader:
     """Places entries' bytes in a registry store and returns their new physical keys."""
 
@@ -170,9 +175,10 @@ class Uploader:
         self._lock = threading.Lock()
         self._versioned: bool | None = None
 
-    def place(self, entry: Entry, key: str, source: Path) -> str:
-        """Put ``source`` (the bytes of ``entry``) at ``key`` without overwriting anything an
-        older version could use; returns the physical key that now holds the content."""
+    def place(self, entry: Entry, key: str, source: Path | Streamer) -> str:
+        """Put ``source`` (the bytes of ``entry``: a file, or a :data:`Streamer`) at ``key``
+        without overwriting anything an older version could use; returns the physical key that
+        now holds the content."""
         cancel.check()
         try:
             if entry.size >= HEAD_FIRST:
@@ -207,7 +213,7 @@ class Uploader:
         except OSError:
             return False
 
-    def _place_elsewhere(self, entry: Entry, key: str, source: Path) -> str:
+    def _place_elsewhere(self, entry: Entry, key: str, source: Path | Streamer) -> str:
         if self._bucket_versioned():
             info = self._put(entry, key, source, create_only=False)
             return self.store.physical_key(key, info.version_id)
@@ -222,9 +228,13 @@ class Uploader:
             info = found
         return self.store.physical_key(cas, info.version_id)
 
-    def _put(self, entry: Entry, key: str, source: Path, create_only: bool = True) -> ObjectInfo:
-        info = self.store.put_file(key, source, if_none_match=create_only,
-                                   progress=_checking(self.progress.advance))
+    def _put(self, entry: Entry, key: str, source: Path | Streamer,
+             create_only: bool = True) -> ObjectInfo:
+        if isinstance(source, Path):
+            info = self.store.put_file(key, source, if_none_match=create_only,
+                                       progress=_checking(self.progress.advance))
+        else:
+            info = source(key, create_only, _checking(self.progress.advance))
         crashpoints.reach("push.after_object")
         if checksum_matches(info, entry.size, entry.hash) is False:
             raise CorruptObject(

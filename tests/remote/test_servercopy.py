@@ -17,7 +17,7 @@ import pytest
 import qvc
 from qvc.errors import CorruptObject, RemoteError
 from qvc.quilt.hashing import MIN_CHUNK
-from qvc.storage import s3copy
+from qvc.storage import s3copy, s3stream
 from qvc.storage.s3 import S3Store
 from tests.conftest import Qvc, S3Server
 from tests.faultproxy import FaultProxy
@@ -321,9 +321,15 @@ def test_progress_and_result_mark_server_side_copies(s3: S3Server, tmp_path: Pat
 
 
 def test_other_endpoint_streams_through_the_client_and_says_so(
-        s3: S3Server, tmp_path: Path) -> None:
+        s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qvc.ops import push
     from qvc.ops.push import push_package
     from qvc.storage.registry import Registry
+
+    def no_temp_copy(*args: object) -> None:
+        raise AssertionError("an object went through a temp file")
+
+    monkeypatch.setattr(push, "copy_to_file", no_temp_copy)
 
     first, second = bucket_named(s3, "strm1"), bucket_named(s3, "strm2")
     root = make_source(tmp_path, s3, first)
@@ -338,3 +344,146 @@ def test_other_endpoint_streams_through_the_client_and_says_so(
     q3 = quilt3.Package.browse("team/pkg", registry=second)
     q3.fetch(str(tmp_path / "out") + "/")
     assert (tmp_path / "out/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
+
+
+def _clone_and_change(qvc: Qvc, tmp_path: Path, source: str, root: Path) -> Path:
+    """Push ``root`` as team/orig to ``source`` from one work tree, clone it into another and
+    commit a change to one small file there; returns the clone."""
+    qvc_api().Package().set_dir(".", str(root)).push("team/orig", registry=source, message="v1")
+    qvc("clone", source, "team/orig", str(tmp_path / "clone"), cwd=tmp_path)
+    clone = tmp_path / "clone"
+    (clone / "a.csv").write_bytes(b"x,y\n3,4\n")
+    qvc("add", ".", cwd=clone)
+    qvc("commit", "-m", "changed a.csv", cwd=clone)
+    return clone
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_push_of_a_clone_to_another_bucket_copies_what_the_source_holds(
+        proxy: FaultProxy, moto_server: S3Server, tmp_path: Path, qvc: Qvc,
+        versioned: bool) -> None:
+    first = bucket_named(moto_server, "cla", versioned)
+    second = bucket_named(moto_server, "clb", not versioned)
+    root = make_source(tmp_path, moto_server, bucket_named(moto_server, "clunused"))
+    clone = _clone_and_change(qvc, tmp_path, first, root)
+    proxy.clear()
+    out = json.loads(qvc("push", second, "--json", cwd=clone).out)
+    # both versions go to the new bucket; only the changed file's bytes go through the client,
+    # the rest (all of the cloned version) is copied in S3
+    assert (out["uploaded"], out["copied"]) == (1, 3)
+    assert out["bytes"] == len(b"x,y\n3,4\n")
+    assert out["bytes_client"] == len(b"x,y\n3,4\n")
+    assert not data_gets(proxy), "object bytes went through the client"
+    assert proxy.bytes_up < 64 * 1024 < BIG  # the manifest, records and pointers, no data
+    q3 = quilt3.Package.browse("team/orig", registry=second)
+    assert q3.top_hash == out["top_hash"]
+    assert all(str(e.physical_key).startswith(second + "/") for _, e in q3.walk())
+    qvc("clone", second, "team/orig", str(tmp_path / "again"), cwd=tmp_path)
+    qvc("verify", cwd=tmp_path / "again")
+    assert (tmp_path / "again/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
+    assert (tmp_path / "again/a.csv").read_bytes() == b"x,y\n3,4\n"
+
+
+def test_push_of_a_clone_uploads_what_the_source_lost(
+        s3: S3Server, tmp_path: Path, qvc: Qvc) -> None:
+    first, second = bucket_named(s3, "lost1"), bucket_named(s3, "lost2")
+    root = make_source(tmp_path, s3, bucket_named(s3, "lostunused"))
+    clone = _clone_and_change(qvc, tmp_path, first, root)
+    client = s3.client()
+    client.put_object(Bucket=first.removeprefix("s3://"), Key="team/orig/sub/big.bin",
+                      Body=os.urandom(BIG))  # replaced since the clone: not the same bytes
+    client.delete_object(Bucket=first.removeprefix("s3://"), Key="team/orig/empty")
+    out = json.loads(qvc("push", second, "--json", cwd=clone).out)
+    # a.csv's first version is still there; the changed one and the lost ones are uploaded
+    assert (out["uploaded"], out["copied"]) == (3, 1)
+    assert not [o["Key"] for o in client.list_objects_v2(
+        Bucket=second.removeprefix("s3://")).get("Contents", []) if "/.cas/" in o["Key"]]
+    q3 = quilt3.Package.browse("team/orig", registry=second)
+    q3.fetch(str(tmp_path / "out") + "/")
+    assert (tmp_path / "out/sub/big.bin").read_bytes() == (root / "sub/big.bin").read_bytes()
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_many_small_copies_send_no_head_per_object_and_overwrite_nothing(
+        proxy: FaultProxy, moto_server: S3Server, tmp_path: Path, versioned: bool) -> None:
+    source = bucket_named(moto_server, "small1")
+    dest = bucket_named(moto_server, "small2", versioned)
+    client = moto_server.client()
+    for i in range(30):
+        client.put_object(Bucket=source.removeprefix("s3://"), Key=f"data/f{i:02}",
+                          Body=b"%d" % i * 100)
+    # a key already at the destination, other bytes: never overwritten
+    client.put_object(Bucket=dest.removeprefix("s3://"), Key="team/small/f07", Body=b"mine")
+    proxy.clear()
+    pushed = qvc.Package().set_dir(".", f"{source}/data/").push("team/small", registry=dest)
+    heads = [e.request.path for e in proxy.requests("HEAD")
+             if e.request.path.startswith(f"/{dest.removeprefix('s3://')}/team/small/")]
+    assert heads == [f"/{dest.removeprefix('s3://')}/team/small/f07"], heads
+    name = dest.removeprefix("s3://")
+    if versioned:  # the copy is a new version: the first one still holds its bytes
+        held = [client.get_object(Bucket=name, Key="team/small/f07", VersionId=v["VersionId"])
+                ["Body"].read() for v in client.list_object_versions(
+                    Bucket=name, Prefix="team/small/f07")["Versions"]]
+        assert sorted(held) == sorted([b"mine", b"7" * 100])
+    else:
+        assert client.get_object(Bucket=name, Key="team/small/f07")["Body"].read() == b"mine"
+    q3 = quilt3.Package.browse("team/small", registry=dest)
+    assert q3.top_hash == pushed.top_hash
+    q3.fetch(str(tmp_path / "out") + "/")
+    for i in range(30):
+        assert (tmp_path / f"out/f{i:02}").read_bytes() == b"%d" % i * 100
+
+
+
+STREAM_SCRIPT = """
+import sys, tracemalloc
+from qvc.storage import s3stream
+from qvc.storage.s3 import S3Store
+source, dest, endpoint, size, expected = sys.argv[1:]
+src = S3Store(source)
+dst = S3Store(dest, endpoint_url=endpoint)  # another endpoint setting: no server-side copy
+src.head("big"), dst.head("nothing")  # open both clients before measuring
+tracemalloc.start()
+info = s3stream.stream_copy(src, "big", None, dst, "copied", int(size), expected,
+                            if_none_match=True)
+print(tracemalloc.get_traced_memory()[1], info.checksum_sha256)
+"""
+
+
+def test_streamed_copy_holds_a_few_chunks_in_memory_and_checks_the_hash(
+        s3: S3Server, tmp_path: Path) -> None:
+    """The fallback across endpoints streams chunk by chunk: a 64 MiB object goes through a
+    process whose Python allocations peak far below its size (measured in a subprocess: the
+    moto server lives in this one), and a hash mismatch creates nothing."""
+    import subprocess
+    import sys
+
+    from qvc.quilt.hashing import hash_bytes
+
+    first, second = bucket_named(s3, "stm1"), bucket_named(s3, "stm2")
+    size = 64 * 1024 * 1024
+    data = os.urandom(size)
+    expected = hash_bytes(data, "sha2-256-chunked").value
+    client = s3.client()
+    client.put_object(Bucket=first.removeprefix("s3://"), Key="big", Body=data)
+    ran = subprocess.run(
+        [sys.executable, "-c", STREAM_SCRIPT, first.removeprefix("s3://"),
+         second.removeprefix("s3://"), s3.endpoint, str(size), expected],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(Path(qvc.__file__).parent.parent)))
+    assert ran.returncode == 0, ran.stderr
+    peak, checksum = ran.stdout.split()
+    assert int(peak) < size // 2, f"peak {int(peak) >> 20} MiB"
+    assert checksum == f"{expected}-8"
+    got = client.get_object(Bucket=second.removeprefix("s3://"), Key="copied")["Body"].read()
+    assert got == data
+    # a mismatch (the object is not what the manifest says) aborts: nothing created
+    src = S3Store(first.removeprefix("s3://"))
+    dst = S3Store(second.removeprefix("s3://"), endpoint_url=s3.endpoint)
+    client.put_object(Bucket=first.removeprefix("s3://"), Key="small", Body=b"small")
+    for key, nbytes in (("big", size), ("small", 5)):
+        with pytest.raises(CorruptObject, match=key):
+            s3stream.stream_copy(src, key, None, dst, "bad-" + key, nbytes, "0" * 64,
+                                 if_none_match=True)
+        assert dst.head("bad-" + key) is None
+    assert not client.list_multipart_uploads(Bucket=second.removeprefix("s3://")).get("Uploads")
