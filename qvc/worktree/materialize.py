@@ -41,6 +41,7 @@ from qvc.sysio import reflink
 from qvc.sysio.fileio import os_error
 from qvc.sysio.filestat import FileStat
 from qvc.worktree.ignore import TEMP_SUFFIX, temp_pid
+from qvc.worktree.treeread import FolderCache
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
@@ -49,7 +50,7 @@ _names = itertools.count()
 T = TypeVar("T")
 
 
-class TreeWriter:
+class TreeWriter(FolderCache):
     """Writes files under ``root``, opening each folder once; a context manager that closes
     the folders it holds (at most ``max_open`` at a time) on exit. Not for use by two threads.
 
@@ -59,27 +60,11 @@ class TreeWriter:
 
     def __init__(self, root: Path, max_open: int = 64) -> None:
         self.root = root
-        self._max_open = max(2, max_open)
-        self._folders: dict[str, int] = {}  # 'a/b' -> descriptor, oldest first
         try:
-            self._root_fd = os.open(root, _DIR_FLAGS)
+            root_fd = os.open(root, _DIR_FLAGS)
         except OSError as exc:
             raise os_error(exc, root) from exc
-
-    def __enter__(self) -> TreeWriter:
-        return self
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        for fd in self._folders.values():
-            os.close(fd)
-        self._folders.clear()
-        if self._root_fd >= 0:
-            os.close(self._root_fd)
-            self._root_fd = -1
+        super().__init__(root, root_fd, max(2, max_open))
 
     def write(self, key: str, data: bytes) -> FileStat:
         """Put ``data`` at ``root/key``: created in place when the name is free, else through
@@ -154,26 +139,18 @@ class TreeWriter:
         folder, _, name = validate_key(key).rpartition("/")
         return (self._folder(folder) if folder else self._root_fd), name
 
-    def _folder(self, folder: str) -> int:
-        fd = self._folders.get(folder)
-        if fd is not None:
-            return fd
-        parent, _, part = folder.rpartition("/")
-        parent_fd = self._folder(parent) if parent else self._root_fd
+    def _open_child(self, parent: int, part: str, folder: str) -> int:
+        """Open the folder ``part``, made if missing (a link or a file there: PathError)."""
         try:
-            fd = _open_child(parent_fd, part, self.root)
+            return _open_child(parent, part, self.root)
         except FileNotFoundError:
             try:
-                os.mkdir(part, 0o777, dir_fd=parent_fd)
+                os.mkdir(part, 0o777, dir_fd=parent)
             except FileExistsError:
                 pass  # created concurrently: opened (and checked) below
             except OSError as exc:
                 raise os_error(exc, self.root / folder) from exc
-            fd = _open_child(parent_fd, part, self.root)
-        if len(self._folders) >= self._max_open:  # the oldest: batches go folder by folder
-            os.close(self._folders.pop(next(iter(self._folders))))
-        self._folders[folder] = fd
-        return fd
+            return _open_child(parent, part, self.root)
 
 
 class BackgroundWriter(Generic[T]):
