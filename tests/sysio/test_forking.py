@@ -87,7 +87,7 @@ def test_add_and_commit_split_between_processes_equal_one_process(
 
 _FAILING_SHARE = """
 import os, sys
-from qvc.errors import PathError
+from qvc.errors import QvcError
 from qvc.core.objectbatch import add_files
 from qvc.sysio.filestat import FileStat
 from qvc.core.objects import ObjectStore
@@ -99,7 +99,7 @@ got = []
 try:
     for tag, h, st in add_files(store, items):
         got.append(tag)
-except PathError as exc:
+except QvcError as exc:
     print(got == list(range(len(got))), len(got), exc.message)
 """
 
@@ -114,7 +114,7 @@ def test_a_child_that_fails_has_its_share_redone_and_its_error_raised(tmp_path: 
                           capture_output=True, text=True, check=True)
     in_order, staged, message = done.stdout.strip().split(" ", 2)
     assert in_order == "True" and 0 < int(staged) < 35, "the first share, in order"
-    assert message == f"{tmp_path}/f35: Is a directory"
+    assert message == f"Is a directory : {tmp_path}/f35"
 
 
 def test_cut_keeps_order_and_gives_the_first_share_its_weight() -> None:
