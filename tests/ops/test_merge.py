@@ -321,3 +321,22 @@ def test_uncommitted_changes_elsewhere_stay_uncommitted(team: tuple[Path, Path, 
     assert status["modified"] == ["data/values.csv"] and status["untracked"] == ["notes.txt"]
     qvc("restore", "data/values.csv", cwd=bob)
     assert (bob / "data/values.csv").read_bytes() == committed  # the merge commit's version
+
+
+def test_a_fast_forward_pull_keeps_changes_it_does_not_touch(team: tuple[Path, Path, str],
+                                                             qvc: Qvc) -> None:
+    """The same rule as merge: refused where the pull writes, kept elsewhere."""
+    alice, bob, _ = team
+    (alice / "README.md").write_text("# alice\n")
+    commit_all(qvc, alice, "alice edits the readme")
+    qvc("push", cwd=alice)
+    (bob / "README.md").write_text("# bob, not committed\n")
+    before = state(bob)
+    refused = qvc("pull", cwd=bob, ok=False)
+    assert refused.code == 6 and "README.md" in refused.err and state(bob) == before
+    qvc("restore", "README.md", cwd=bob)
+    (bob / "data/values.csv").write_text("a,b\n5,5\n")
+    pulled = json.loads(qvc("pull", "--json", cwd=bob).out)
+    assert not pulled["merged"] and (bob / "README.md").read_text() == "# alice\n"
+    assert (bob / "data/values.csv").read_text() == "a,b\n5,5\n"
+    assert json.loads(qvc("status", "--json", cwd=bob).out)["modified"] == ["data/values.csv"]
