@@ -28,6 +28,7 @@ from pathlib import Path
 from qvc.core.objectio import (
     COMPLETE,
     copy_hashing,
+    hash_parts,
     is_complete,
     read_small,
     unlink_quietly,
@@ -389,8 +390,8 @@ class ObjectStore:
 
 
 def hash_large(path: str | os.PathLike[str], hash_type: str, size: int) -> Hash:
-    """:func:`hash_file` of a large file of ``size`` bytes, its parts hashed by the threads
-    of a copying add (:func:`copy_hashing`); a file of another size gets the hash of what it
+    """:func:`hash_file` of a large file of ``size`` bytes, its parts read and hashed by
+    several threads (:func:`hash_parts`); a file of another size gets the hash of what it
     holds, which then differs from any name it should have."""
     if hash_type != CHUNKED:
         return hash_file(path, hash_type)
@@ -398,7 +399,7 @@ def hash_large(path: str | os.PathLike[str], hash_type: str, size: int) -> Hash:
     try:
         if os.fstat(fd).st_size != size:
             return hash_file(path, hash_type)
-        return Hash(CHUNKED, combine(copy_hashing(fd, None, chunk_size(size))))
+        return Hash(CHUNKED, combine(hash_parts(fd, size, chunk_size(size))))
     finally:
         os.close(fd)
 
