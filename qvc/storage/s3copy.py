@@ -28,6 +28,7 @@ from qvc.quilt import hashing
 from qvc.quilt.urls import format_s3_url
 from qvc.storage.base import ObjectInfo, ObjectNotFound, version_of
 from qvc.storage.s3 import S3Store
+from qvc.storage.s3multipart import complete_upload, start_upload
 from qvc.sysio import crashpoints
 from qvc.sysio.progress import ByteProgress
 
@@ -112,9 +113,7 @@ def _copy_parts(store: S3Store, key: str, source: Source, size: int, if_none_mat
                 progress: ByteProgress | None) -> Copied:
     step = hashing.chunk_size(size)
     ranges = [(start, min(start + step, size)) for start in range(0, size, step)]
-    with store.translating(key):
-        upload_id = store.client.create_multipart_upload(
-            Bucket=store.bucket, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+    upload_id = start_upload(store, key)
     try:
         def one(numbered: tuple[int, tuple[int, int]]) -> tuple[str, str | None]:
             number, (start, end) = numbered
@@ -137,12 +136,7 @@ def _copy_parts(store: S3Store, key: str, source: Source, size: int, if_none_mat
             if checksum:
                 part["ChecksumSHA256"] = checksum
             parts.append(part)
-        args: dict[str, Any] = {"Bucket": store.bucket, "Key": key, "UploadId": upload_id,
-                                "MultipartUpload": {"Parts": parts}}
-        if if_none_match:
-            args["IfNoneMatch"] = "*"
-        with store.translating(key):
-            response = store.client.complete_multipart_upload(**args)
+        response = complete_upload(store, key, upload_id, parts, if_none_match)
     except BaseException:
         with contextlib.suppress(Exception):  # the first error matters; 'qvc gc' cleans later
             store.abort_multipart_upload(key, upload_id)

@@ -57,6 +57,27 @@ class _Part:
                 "ChecksumSHA256": base64.b64encode(self.digest).decode()}
 
 
+def start_upload(store: Bucket, key: str) -> str:
+    """A new multipart upload of ``key`` whose parts carry SHA-256 checksums; its id."""
+    with store.translating(key):
+        upload_id: str = store.client.create_multipart_upload(
+            Bucket=store.bucket, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+    return upload_id
+
+
+def complete_upload(store: Bucket, key: str, upload_id: str, parts: list[dict[str, Any]],
+                    if_none_match: bool) -> dict[str, Any]:
+    """Assemble ``parts`` (``PartNumber``, ``ETag``, optional ``ChecksumSHA256``) into
+    ``key``, create-only when ``if_none_match``; S3's answer."""
+    args: dict[str, Any] = {"Bucket": store.bucket, "Key": key, "UploadId": upload_id,
+                            "MultipartUpload": {"Parts": parts}}
+    if if_none_match:
+        args["IfNoneMatch"] = "*"
+    with store.translating(key):
+        response: dict[str, Any] = store.client.complete_multipart_upload(**args)
+    return response
+
+
 def upload_multipart(store: Bucket, key: str, source: Path, size: int, if_none_match: bool,
                      progress: ByteProgress | None) -> ObjectInfo:
     """Upload ``source`` (``size`` bytes) to ``key``; create-only when ``if_none_match``.
@@ -67,17 +88,11 @@ def upload_multipart(store: Bucket, key: str, source: Path, size: int, if_none_m
     aborts it."""
     upload_id, found = _resumable_upload(store, key)
     if upload_id is None:
-        with store.translating(key):
-            upload_id = store.client.create_multipart_upload(
-                Bucket=store.bucket, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+        upload_id = start_upload(store, key)
     try:
         parts = _upload_parts(store, key, upload_id, source, size, progress, found)
-        args: dict[str, Any] = {"Bucket": store.bucket, "Key": key, "UploadId": upload_id,
-                                "MultipartUpload": {"Parts": [p.as_param() for p in parts]}}
-        if if_none_match:
-            args["IfNoneMatch"] = "*"
-        with store.translating(key):
-            response = store.client.complete_multipart_upload(**args)
+        response = complete_upload(store, key, upload_id, [p.as_param() for p in parts],
+                                   if_none_match)
     except BaseException as exc:
         if not _keep_for_resume(exc):
             _abort_quietly(store, key, upload_id)

@@ -21,6 +21,7 @@ from qvc.errors import CorruptObject
 from qvc.quilt import hashing
 from qvc.storage.base import ObjectInfo, version_of
 from qvc.storage.s3 import S3Store
+from qvc.storage.s3multipart import complete_upload, start_upload
 from qvc.sysio import crashpoints
 from qvc.sysio.progress import ByteProgress
 
@@ -43,9 +44,7 @@ def stream_copy(source: S3Store, source_key: str, source_version: str | None, de
             progress(size)
         return info
     ranges = [(start, min(start + step, size)) for start in range(0, size, step)]
-    with dest.translating(key):
-        upload_id = dest.client.create_multipart_upload(
-            Bucket=dest.bucket, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+    upload_id = start_upload(dest, key)
     try:
         def one(numbered: tuple[int, tuple[int, int]]) -> tuple[dict[str, Any], bytes]:
             number, (start, end) = numbered
@@ -66,12 +65,7 @@ def stream_copy(source: S3Store, source_key: str, source_version: str | None, de
         with ThreadPoolExecutor(min(WORKERS, len(ranges)), thread_name_prefix="qvc-stream") as pool:
             answers = list(pool.map(one, enumerate(ranges, 1)))
         _check(source, source_key, source_version, [d for _, d in answers], expected)
-        args: dict[str, Any] = {"Bucket": dest.bucket, "Key": key, "UploadId": upload_id,
-                                "MultipartUpload": {"Parts": [p for p, _ in answers]}}
-        if if_none_match:
-            args["IfNoneMatch"] = "*"
-        with dest.translating(key):
-            response = dest.client.complete_multipart_upload(**args)
+        response = complete_upload(dest, key, upload_id, [p for p, _ in answers], if_none_match)
     except BaseException:
         with contextlib.suppress(Exception):  # the first error matters; 'qvc gc' cleans later
             dest.abort_multipart_upload(key, upload_id)
