@@ -186,6 +186,11 @@ class Layout:
         return self.dot / "cache" / "parts"
 
     @property
+    def reflink_cache(self) -> Path:
+        """Whether the objects' filesystem takes reflinks (qvc.sysio.reflink.supported_kept)."""
+        return self.dot / "cache" / "reflink"
+
+    @property
     def cloning(self) -> Path:
         """Present while a clone fills its work tree: its files are the clone's own."""
         return self.dot / "CLONING"

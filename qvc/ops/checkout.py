@@ -112,7 +112,7 @@ def put_files(repo: Repo, index: Index, wanted: dict[str, Entry], doomed: list[s
     writes, stats = _plan(repo, index, wanted)
     kept = _ensure_objects(repo, top, [wanted[k] for k in writes],
                            any(wanted[k].size > SMALL for k in writes)
-                           and reflink.supported(repo.paths.tmp))
+                           and reflink.supported_kept(repo.paths.tmp, repo.paths.reflink_cache))
     crashpoints.reach("checkout.before_files")
     stats.update(_write_all(repo, [wanted[k] for k in writes], kept, progress))
     for key in doomed:

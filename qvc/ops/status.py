@@ -50,7 +50,8 @@ def status(repo: Repo) -> StatusResult:
             pass  # another command is writing; the refresh can wait for the next status
     head = repo.head()
     remote = default_remote(repo)
-    storage = "reflink" if reflink.supported(repo.paths.tmp) else "copy"
+    reflinks = reflink.supported_kept(repo.paths.tmp, repo.paths.reflink_cache)
+    storage = "reflink" if reflinks else "copy"
     top = head.top_hash if head else None
     return StatusResult(repo.package, top, result,
                         relation(repo, remote) if remote else None, newer_latest(repo),

@@ -20,6 +20,8 @@ import errno
 import os
 import sys
 
+from qvc.sysio.fileio import atomic_write
+
 FICLONE = 0x40049409  # _IOW(0x94, 9, int), linux/fs.h
 UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EINVAL,
                          errno.ENOTTY, errno.ENOSYS, errno.EPERM, errno.EBADF})
@@ -42,6 +44,28 @@ def clone_fd(src: int, dst: int) -> bool:
             return False
         raise
     return True
+
+
+def supported_kept(folder: str | os.PathLike[str], remember: str | os.PathLike[str]) -> bool:
+    """:func:`supported`, the answer kept in the file ``remember`` with the filesystem it is
+    for (``st_dev`` of ``folder``), so commands that ask every time (``status``) do not write
+    scratch files every time. Best effort: an unreadable or stale record is probed again."""
+    try:
+        device = os.stat(folder).st_dev
+    except OSError:
+        return False
+    try:
+        with open(remember, encoding="ascii") as kept:
+            kept_device, answer = kept.read().split()
+        if int(kept_device) == device and answer in ("yes", "no"):
+            return answer == "yes"
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    found = supported(folder)
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(os.fspath(remember)), exist_ok=True)
+        atomic_write(remember, f"{device} {'yes' if found else 'no'}\n".encode("ascii"))
+    return found
 
 
 def supported(folder: str | os.PathLike[str]) -> bool:
