@@ -125,11 +125,40 @@ class S3Server:
         return f"s3://{name}"
 
 
+def _atomic_conditional_writes() -> None:
+    """Make moto's conditional writes atomic, as S3's are. moto checks If-Match/If-None-Match
+    and then writes, with no lock between, so two racing conditional PUTs on its server
+    threads could both pass the check: the races qvc relies on S3 to settle would then flake.
+    Conditional PUTs and POSTs (CompleteMultipartUpload) are serialised; others run as before."""
+    import functools
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response, "_qvc_atomic", False):
+        return
+    lock = threading.Lock()
+
+    def serialised(method):  # type: ignore[no-untyped-def]
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if "If-Match" in self.headers or "If-None-Match" in self.headers:
+                with lock:
+                    return method(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
+        return wrapper
+
+    S3Response._key_response_put = serialised(S3Response._key_response_put)
+    S3Response._key_response_post = serialised(S3Response._key_response_post)
+    S3Response._qvc_atomic = True
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[S3Server]:
     """One moto S3 server on 127.0.0.1 (random port) for the whole session, over real HTTP."""
     from moto.server import ThreadedMotoServer
 
+    _atomic_conditional_writes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
