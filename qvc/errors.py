@@ -23,6 +23,8 @@ Exit codes (documented in README.md, stable for scripts):
 
 from __future__ import annotations
 
+import shutil
+
 
 class QvcError(Exception):
     """Root of every error qvc raises on purpose."""
@@ -150,6 +152,13 @@ class MissingEntry(PathError, KeyError):
     """A logical key that is not in a package (also a KeyError, as dict-like access expects)."""
 
     default_hint = "list the package's logical keys with p.keys() or p.walk()"
+
+
+class SameFile(PathError, shutil.SameFileError):
+    """A copy whose source and destination are one file (also shutil.SameFileError, as in
+    quilt3)."""
+
+    default_hint = "fetch to another path: the data is already there"
 
 
 class InvalidValue(UsageError, ValueError):

@@ -3,11 +3,15 @@ hint, as on the command line, never a TypeError or AttributeError from deep insi
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
-from qvc.errors import PathError, UsageError
+from qvc.errors import InvalidJSON, InvalidValue, PathError, UsageError
 from qvc.quilt.manifest import validate_meta
+
+_lenient_json = json.JSONEncoder(allow_nan=True).encode
+_strict_json = json.JSONEncoder(allow_nan=False).encode
 
 
 def text(value: Any, what: str) -> str:
@@ -27,8 +31,27 @@ def location(value: Any, what: str) -> str | os.PathLike[str]:
 
 
 def metadata(value: Any) -> Any:
-    """``value`` if a manifest can hold it (plain JSON, no NaN): InvalidJSON otherwise."""
-    return validate_meta(value)
+    """``value`` if it is plain JSON: InvalidJSON otherwise. NaN and Infinity are held in
+    memory, as quilt3 holds them (a loaded manifest may have them too), and refused when the
+    package is written: see :func:`json_compliant`."""
+    try:
+        return validate_meta(value)
+    except InvalidJSON:
+        try:
+            _lenient_json(value)
+        except (ValueError, TypeError, RecursionError):
+            raise InvalidJSON("metadata must be plain JSON") from None
+        return value
+
+
+def json_compliant(value: Any, what: str) -> None:
+    """Refuse NaN and Infinity in metadata about to be written into a manifest (a ValueError,
+    with the words of quilt3's)."""
+    try:
+        _strict_json(value)
+    except ValueError:
+        raise InvalidValue(f"Out of range float values are not JSON compliant: {what} holds "
+                           "NaN or Infinity", "replace them with null or a string") from None
 
 
 def size(value: Any) -> int:

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ Dest = str | Callable[[str, "PackageEntry"], str] | None
 Selector = Callable[[str, "PackageEntry"], bool] | None
 Key = str | tuple[str, ...] | list[str]
 WorkflowId = str | None | EllipsisType  # ...: the registry's default workflow
+_REPR_LINES = 20  # quilt3 shows the first 20 names
 R = TypeVar("R")
 UPDATE_POLICIES = ("incoming", "existing")
 
@@ -73,6 +75,8 @@ class Package:
     def __getitem__(self, logical_key: Key) -> PackageEntry | Package:
         """The entry at ``logical_key`` (``"a/b"`` or ``("a", "b")``), or a view of the folder
         there; KeyError if neither."""
+        if isinstance(logical_key, (tuple, list)) and not logical_key:
+            return self  # the empty path: the package (or folder) itself, as in quilt3
         full = self._prefix + _key_text(logical_key).strip("/")
         entry = self._tree.entries.get(full)
         if entry is not None:
@@ -117,7 +121,8 @@ class Package:
         """The physical key (URL) of the entry at ``logical_key``; ValueError for a folder."""
         found = self[logical_key]
         if not isinstance(found, PackageEntry):
-            raise InvalidValue(f"{_key_text(logical_key)!r} is a folder, not an entry",
+            raise InvalidValue(f"Key {_key_text(logical_key)!r} does not point to a "
+                               "PackageEntry: it is a folder",
                                "list its entries with p[key].keys()")
         return found.get()
 
@@ -176,10 +181,36 @@ class Package:
         return self._tree.dir_meta.get(self._prefix, {})
 
     def __repr__(self) -> str:
-        keys = [k for k, _ in self.walk()]
-        shown = "\n".join(f"  {k}" for k in keys[:20])
-        more = f"\n  ... and {len(keys) - 20} more" if len(keys) > 20 else ""
-        return f"Package({len(keys)} entries)\n{shown}{more}".rstrip()
+        """A tree of the first 20 names, breadth first, in quilt3's layout."""
+        if not self.keys():
+            return "(empty Package)"
+        remote = any(not entry.physical_key.is_local() for _, entry in self.walk())
+        tree: dict[str, Any] = {}
+        queue: deque[tuple[Package, dict[str, Any]]] = deque([(self, tree)])
+        shown, more = 0, False
+        while queue and not more:
+            folder, node = queue.popleft()
+            for name in folder.keys():
+                child = folder[name]
+                label = name + "/" if isinstance(child, Package) else name
+                node[label] = {}
+                shown += 1
+                if shown >= _REPR_LINES:
+                    more = True
+                    break
+                if isinstance(child, Package):
+                    queue.append((child, node[label]))
+        lines = [f"({'remote' if remote else 'local'} Package)"]
+
+        def draw(node: dict[str, Any], depth: int) -> None:
+            for label in sorted(node):
+                lines.append(" " + "  " * depth + "└─" + label)
+                draw(node[label], depth + 1)
+
+        draw(tree, 0)
+        if more:
+            lines.append(" ...")
+        return "\n".join(lines) + "\n"
 
     # editing ---------------------------------------------------------------------------------
 
@@ -239,11 +270,14 @@ class Package:
         entries = self._tree.entries
         parts = key.split("/")
         for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in entries:
-                raise PathError(f"{'/'.join(parts[:i])!r} is a file in this package, not a folder",
-                                "delete it first, or choose another logical key")
+            above = "/".join(parts[:i])
+            if above in entries:
+                raise PathError(f"Already a PackageEntry for {above!r} along the path "
+                                f"{parts[:i]!r}: {entries[above].physical_key}",
+                                "delete that entry first, or choose another logical key")
         if key not in entries and any(k.startswith(key + "/") for k in entries):
-            raise PathError(f"{key!r} is a folder in this package", "delete the folder first")
+            raise PathError(f"Cannot overwrite directory {key!r} with PackageEntry",
+                            "delete the folder first")
         entries[key] = entry
 
     def set_dir(self, lkey: str, path: str | os.PathLike[str] | None = None,
@@ -259,7 +293,7 @@ class Package:
         version unless ``unversioned``.
         """
         if update_policy not in UPDATE_POLICIES:
-            raise InvalidValue(f"update_policy must be one of {UPDATE_POLICIES}, "
+            raise InvalidValue(f"Update policy should be one of {UPDATE_POLICIES}, "
                                f"not {update_policy!r}",
                                "'incoming' replaces entries at the same keys; 'existing' keeps "
                                "them")
@@ -305,7 +339,9 @@ class Package:
 
     def _set_message(self, message: str | None) -> None:
         if message is not None and not isinstance(message, str):
-            raise UsageError(f"the message must be a string, not {type(message).__name__}")
+            raise InvalidValue("The package commit message must be a string, but the message "
+                               f"provided is an instance of {type(message)}.",
+                               "pass message as a str, e.g. message='first version'")
         self._tree.header["message"] = message
 
     def _root(self, what: str) -> None:
@@ -329,6 +365,12 @@ class Package:
     def to_manifest(self) -> Manifest:
         """The package as a qvc Manifest (missing hashes are computed first)."""
         self._root("to_manifest()")
+        arguments.json_compliant(self._tree.header, "the package metadata")
+        for folder, value in self._tree.dir_meta.items():
+            arguments.json_compliant(value, f"the metadata of {folder!r}")
+        for key, entry in self._tree.entries.items():
+            if entry._meta:
+                arguments.json_compliant(entry._meta, f"the metadata of {key!r}")
         self._complete_hashes()
         entries = {k: e.to_entry(k) for k, e in self._tree.entries.items()}
         return Manifest(dict(self._tree.header), entries, dict(self._tree.dir_meta))

@@ -10,7 +10,7 @@ from typing import Any
 import qvc.api.arguments as arguments
 from qvc.api.objects import deserialize
 from qvc.api.physical_key import PhysicalKey
-from qvc.errors import UsageError
+from qvc.errors import InvalidValue, UsageError
 from qvc.quilt.hashing import Hash
 from qvc.quilt.manifest import Entry
 from qvc.remote import physical
@@ -75,7 +75,8 @@ class PackageEntry:
         elif meta is not None:
             self.set_meta(meta)
         else:
-            raise UsageError("PackageEntry.set needs a path or meta")
+            raise InvalidValue("Must specify either path or meta",
+                               "e.g. entry.set('new/file.csv') or entry.set(meta={'k': 1})")
 
     def as_dict(self) -> dict[str, Any]:
         """The entry as a manifest row, without its logical key."""

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from qvc.conf import known, userconfig
 from qvc.core.repo import DOT, Repo, find_root
-from qvc.errors import CorruptObject, UsageError
+from qvc.errors import CorruptObject, InvalidValue, SameFile, UsageError
 from qvc.quilt.hashing import Hash, hash_file
 from qvc.quilt.manifest import Manifest, validate_package_name
 from qvc.quilt.urls import normalize_dest, normalize_registry_url, scheme, split_s3_location
@@ -242,9 +242,18 @@ def fetch_entry(physical_key: str, expected: Hash | None, dest: Where) -> str:
         target = Path.cwd() / physical.basename(physical_key)
     else:
         target = physical.local_path(os.fspath(dest)).expanduser().absolute()
+    if not physical.is_s3(physical_key) and _same_file(physical.local_path(physical_key), target):
+        raise SameFile(f"{target} is the entry's own data")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_verified(physical_key, expected, target.parent, target.name)
     return target.resolve().as_uri()
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    try:
+        return source.samefile(target)
+    except OSError:
+        return False
 
 
 def fetch_all(entries: Iterable[tuple[str, str, Hash | None]], dest: Path) -> dict[str, str]:
@@ -300,6 +309,9 @@ def install(name: str, registry: Where, top_hash: str | None, dest: Where,
     from qvc.ops.push import push_package
 
     validate_package_name(name)
+    if dest is not None and scheme(os.fspath(dest)) not in (None, "file"):
+        raise UsageError(f"install downloads to a local folder, not {os.fspath(dest)!r}",
+                         "use push() to copy a package to a remote registry")
     source = _source(registry)
     into, repo = local_registry(dest_registry)
     if into.url.startswith("s3://"):
@@ -320,9 +332,6 @@ def install(name: str, registry: Where, top_hash: str | None, dest: Where,
             if not rows:
                 raise UsageError(f"{name} has no file or folder {path!r}",
                                  "list its keys with qvc.Package.browse(name, registry).keys()")
-    if dest is not None and scheme(os.fspath(dest)) not in (None, "file"):
-        raise UsageError(f"install downloads to a local folder, not {os.fspath(dest)!r}",
-                         "use push() to copy a package to a remote registry")
     configured = userconfig.get("default_install_location")
     folder = (Path(os.fspath(dest)) if dest is not None
               else Path(str(configured)) / name if configured
@@ -341,6 +350,9 @@ def resolve_hash(name: str, registry: Where, hash_prefix: str) -> str:
 def rollback(name: str, registry: Where, top_hash: str) -> None:
     """See :meth:`qvc.Package.rollback`: the version must exist, and so must ``latest``."""
     validate_package_name(name)
+    if registry is None:  # quilt3 asks for one too: moving ``latest`` is never implicit
+        raise InvalidValue("rollback() needs the registry whose 'latest' it moves",
+                           "e.g. Package.rollback(name, 's3://bucket', top_hash)")
     where, repo = local_registry(registry)
     if repo is not None and name == repo.package:
         raise UsageError(f"{name} is the package of the work tree {repo.root}",

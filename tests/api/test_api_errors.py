@@ -30,13 +30,23 @@ def _pkg(tmp: Path) -> Package:
     return Package().set("f.txt", str(tmp / "f.txt"))
 
 
+def _entry_meta(pkg: Package, meta: Any) -> Package:
+    entry = pkg["f.txt"]
+    assert isinstance(entry, PackageEntry)
+    entry.set_meta(meta)
+    return pkg
+
+
 CASES: dict[str, tuple[Call, int]] = {
     "set: key not a string": (lambda t, r: Package().set(5, str(t / "f.txt")), 2),  # type: ignore[arg-type]
     "set: entry an object": (lambda t, r: Package().set("a", object()), 2),
     "set: missing file": (lambda t, r: Package().set("a", str(t / "nope")), 4),
-    "set: NaN meta": (lambda t, r: Package().set("a", str(t / "f.txt"), meta=float("nan")), 2),
+    # NaN is held in memory, as quilt3 holds it, and refused where the manifest is written
+    "set: NaN meta, then build": (lambda t, r: Package().set(
+        "a", str(t / "f.txt"), meta=float("nan")).build("t/p", r), 2),
     "set: bytes meta": (lambda t, r: Package().set("a", str(t / "f.txt"), meta=b"x"), 2),
-    "set_meta: NaN": (lambda t, r: Package().set_meta({"a": float("nan")}), 2),
+    "set_meta: NaN, then dump": (lambda t, r: Package().set_meta({"a": float("nan")}).dump(
+        io.BytesIO()), 2),
     "set_meta: bytes": (lambda t, r: Package().set_meta(b"x"), 2),
     "set_meta: nested too deeply": (lambda t, r: Package().set_meta(_deep(100_000)), 2),
     "set_dir: key a number": (lambda t, r: Package().set_dir(5, str(t)), 2),  # type: ignore[arg-type]
@@ -48,8 +58,8 @@ CASES: dict[str, tuple[Call, int]] = {
     "PackageEntry: size a string": (lambda t, r: PackageEntry("file:///x", "5"), 2),  # type: ignore[arg-type]
     "PackageEntry: bad hash": (lambda t, r: PackageEntry("file:///x", 1, {"x": "1"}), 2),
     "PackageEntry: key a number": (lambda t, r: PackageEntry(5, 1), 2),  # type: ignore[arg-type]
-    "PackageEntry.set_meta: NaN": (lambda t, r: PackageEntry("file:///x", 1).set_meta(
-        float("nan")), 2),
+    "PackageEntry.set_meta: NaN, then top_hash": (lambda t, r: _entry_meta(
+        _pkg(t), float("-inf")).top_hash, 2),
     "build: bad name": (lambda t, r: _pkg(t).build("bad name", r), 2),
     "build: registry a number": (lambda t, r: _pkg(t).build("t/p", 5), 2),  # type: ignore[arg-type]
     "build: registry is a file": (lambda t, r: _pkg(t).build("t/p", str(t / "afile")), 4),
