@@ -190,7 +190,7 @@ class Package:
         shown, more = 0, False
         while queue and not more:
             folder, node = queue.popleft()
-            for name in folder.keys():
+            for name in folder:
                 child = folder[name]
                 label = name + "/" if isinstance(child, Package) else name
                 node[label] = {}

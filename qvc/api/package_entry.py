@@ -10,8 +10,8 @@ from typing import Any
 import qvc.api.arguments as arguments
 from qvc.api.objects import deserialize
 from qvc.api.physical_key import PhysicalKey
-from qvc.errors import InvalidValue, UsageError
-from qvc.quilt.hashing import Hash
+from qvc.errors import InvalidType, InvalidValue, UsageError
+from qvc.quilt.hashing import Hash, hash_problem
 from qvc.quilt.manifest import Entry
 from qvc.remote import physical
 
@@ -25,12 +25,7 @@ class PackageEntry:
                  meta: dict[str, Any] | None = None) -> None:
         self._physical_key = PhysicalKey(arguments.text(physical_key, "physical_key"))
         self.size = arguments.size(size)
-        if isinstance(hash, dict):
-            if not (isinstance(hash.get("type"), str) and isinstance(hash.get("value"), str)):
-                raise UsageError(f"an entry's hash must be {{'type': str, 'value': str}}, not "
-                                 f"{hash!r:.60}", "leave it out: building computes it")
-            hash = Hash(hash["type"], hash["value"])
-        self._hash = hash
+        self._hash = _checked_hash(hash)
         self._meta: dict[str, Any] = dict(meta or {})
 
     @classmethod
@@ -55,6 +50,11 @@ class PackageEntry:
     def hash(self) -> dict[str, str] | None:
         """``{"type": ..., "value": ...}`` as in a manifest; None until the package is built."""
         return self._hash.as_dict() if self._hash else None
+
+    @hash.setter
+    def hash(self, value: Hash | dict[str, str] | None) -> None:
+        """A hash of a known type and the shape of its values, or None: computed on build."""
+        self._hash = _checked_hash(value)
 
     @property
     def meta(self) -> Any:
@@ -132,3 +132,16 @@ class PackageEntry:
 
     def __repr__(self) -> str:
         return f"PackageEntry({str(self.physical_key)!r})"
+
+
+def _checked_hash(value: Hash | dict[str, str] | None) -> Hash | None:
+    if value is None or isinstance(value, Hash):
+        return value
+    if not isinstance(value, dict):
+        raise InvalidType(f"an entry's hash is a dict, not {type(value).__name__}",
+                          "leave it out: building computes it")
+    problem = hash_problem(value.get("type"), value.get("value"))
+    if problem is not None:
+        raise InvalidValue(f"an entry's hash must be {{'type': ..., 'value': ...}} of a known "
+                           f"type: {problem}", "leave it out: building computes it")
+    return Hash(value["type"], value["value"])

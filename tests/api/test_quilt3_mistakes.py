@@ -137,3 +137,28 @@ def test_repr_is_quilt3s_tree(keys: list[str], url: str) -> None:
     text = _manifest(keys, url)
     assert repr(qvc.Package.load(io.StringIO(text))) == repr(quilt3.Package.load(
         io.StringIO(text)))
+
+
+def test_an_entry_hash_can_be_set_to_a_valid_one_only(data: Path) -> None:
+    """As in quilt3, code may give an entry its hash (verify() then checks against it); qvc
+    refuses one that is not of a known type and shape, as a ValueError or TypeError."""
+    (data / "test").mkdir()
+    (data / "test" / "foo").write_bytes(b"Hello, World!")
+    pkg = qvc.Package().set("foo", b"Hello, World!")
+    entry = pkg["foo"]
+    assert isinstance(entry, qvc.PackageEntry)
+    entry.hash = {"type": "SHA256", "value": "ab" * 32}
+    assert not pkg.verify("test")
+    entry.hash = {"type": "SHA256",
+                  "value": "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f"}
+    assert pkg.verify("test")
+    for bad, builtin in (({"type": "SHA256", "value": "12345"}, ValueError),
+                         ({"type": "💩", "value": "ab" * 32}, ValueError),
+                         ("SHA256", TypeError)):
+        with pytest.raises(builtin) as raised:
+            entry.hash = bad  # type: ignore[assignment]
+        assert isinstance(raised.value, qvc.QvcError) and raised.value.hint
+    assert entry.hash == {"type": "SHA256", "value":
+                          "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f"}
+    entry.hash = None
+    assert pkg.verify("test")  # hashed again
