@@ -27,6 +27,8 @@ PACKAGES = ".quilt/packages/"
 NAMED = ".quilt/named_packages/"
 HISTORY = ".quilt/qvc/history/"
 WORKFLOWS_CONFIG = ".quilt/workflows/config.yml"
+# the earliest pointer name written (2016-01-01): a machine whose clock was never set
+# (1970) still names its versions with 10 digits, as quilt3 and the catalog expect
 MIN_TIMESTAMP = 1451631600
 # a timestamp pointer's name: ASCII digits only (str.isdigit() takes '²' too), at most 12 of
 # them (quilt3 writes 10; anything longer is not a time a registry could hold)
