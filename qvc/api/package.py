@@ -564,7 +564,8 @@ class Package:
                 path: str | None = None) -> None:
         """Download a package: its manifest into the local registry (``dest_registry``) and
         its files, or only ``path`` (a file or a folder), into ``dest`` (default: the
-        ``default_install_location`` setting, else ``./<name>``); every byte is verified.
+        ``default_install_location`` setting, else ``<local registry>/<name>``); every byte is
+        verified.
 
         ``registry`` defaults to the remote a ``qvc push`` would use."""
         from qvc.api.package_io import install
