@@ -215,7 +215,10 @@ class ObjectStore:
             try:
                 out = os.open(final, _CREATE, 0o600)
             except FileNotFoundError:
-                os.makedirs(os.path.dirname(final), exist_ok=True)
+                try:
+                    self._make_folder(os.path.dirname(final))
+                except OSError as exc:  # a read-only store, say
+                    raise os_error(exc, final) from exc
                 continue
             except FileExistsError:
                 if not is_complete(final, len(data)):
@@ -227,6 +230,15 @@ class ObjectStore:
             self._note_written(final)
             return
         raise os_error(OSError(errno.ENOENT, "cannot create the object's folder"), final)
+
+    def _make_folder(self, folder: str) -> None:
+        """Create the fan-out folder ``folder`` (and ``sha256/`` above it) on first use, and
+        list it with the objects to sync: its own entry must be as durable as theirs."""
+        os.makedirs(folder, exist_ok=True)
+        root = str(self.root)
+        while folder.startswith(root + "/"):
+            self._note_written(folder)
+            folder = os.path.dirname(folder)
 
     def _temp(self) -> tuple[int, str]:
         # the random part keeps names unique across stores in one process and across a
@@ -256,7 +268,7 @@ class ObjectStore:
             try:
                 os.rename(tmp, final)
             except FileNotFoundError:
-                os.makedirs(os.path.dirname(final), exist_ok=True)
+                self._make_folder(os.path.dirname(final))
                 os.rename(tmp, final)
         except OSError as exc:
             unlink_quietly(tmp)
