@@ -201,11 +201,6 @@ class ObjectStore:
         return (Hash(CHUNKED, base64.b64encode(digest).decode()),
                 f"{self.root}/{_fan_out(digest.hex())}")
 
-    def _add_bytes(self, data: bytes) -> Hash:
-        h, final = self._small_name(data)
-        self.store_small(final, data)
-        return h
-
     def store_small(self, final: str, data: bytes) -> None:
         """Create the object in place; if a file that is not a complete object is already
         there (a killed writer's leftover, or another writer at work on the same content),
@@ -328,7 +323,7 @@ class ObjectStore:
         if hash_bytes(data, expected.type) != expected:
             raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
         if expected.type == CHUNKED and len(data) <= SMALL:
-            self._add_bytes(data)
+            self.store_small(f"{self.root}/{self.name(expected)}", data)  # hashed just above
             return
         self._store_aside(data, f"{self.root}/{self.name(expected)}")
 
