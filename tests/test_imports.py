@@ -159,6 +159,37 @@ def test_status_in_an_empty_repository_does_not_import_boto3(tmp_path: Path, qvc
     assert result == {"code": 0, "loaded": []}
 
 
+RUN = """
+import json, sys
+import qvc.cli
+code = qvc.cli.main(sys.argv[1:])
+loaded = sorted({m.split(".")[0] for m in sys.modules} & {"boto3", "botocore", "dulwich"})
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def test_init_and_clone_outside_git_do_not_import_dulwich(tmp_path: Path, qvc: Qvc) -> None:
+    from qvc.git.probe import may_be_in_git
+
+    if may_be_in_git(tmp_path):
+        pytest.skip("the temporary folder is inside a git work tree")
+    work, registry = tmp_path / "work", tmp_path / "registry"
+    work.mkdir()
+    (work / "a.txt").write_text("a\n")
+    qvc("init", "test/pkg", cwd=work)
+    qvc("add", ".", cwd=work)
+    qvc("commit", "-m", "v1", cwd=work)
+    qvc("push", str(registry), cwd=work)
+    (tmp_path / "fresh").mkdir()
+    for args, cwd in ((["init", "test/other"], tmp_path / "fresh"),
+                      (["clone", str(registry), "test/pkg", "copy"], tmp_path)):
+        done = subprocess.run([sys.executable, "-c", RUN, *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.strip().split("\n")[-1]) == {"code": 0, "loaded": []}
+    assert (tmp_path / "copy/a.txt").read_text() == "a\n"
+
+
 def test_cli_needs_no_click_package_when_typer_vendors_it() -> None:
     """Recent typer ships its own click; a fresh install has no `click` package at all."""
     import subprocess

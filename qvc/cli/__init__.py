@@ -8,7 +8,9 @@ Errors are caught in exactly one place, :func:`main`, which maps them to exit co
 
 from __future__ import annotations
 
+import copy
 import errno
+import gc as collector  # the name gc is the command's module, below
 import logging
 import os
 import shlex
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     logger = logging.getLogger("qvc")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if os.environ.get("QVC_VERBOSE") else logging.WARNING)
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_table_for(sys.argv[1:] if argv is None else argv))
     as_json = _wants_json(sys.argv[1:] if argv is None else argv)
     json_printed(reset=True)
     try:
@@ -146,6 +148,19 @@ def main(argv: list[str] | None = None) -> int:
                       "run again with QVC_DEBUG=1 for a traceback and report it", 1, as_json)
     finally:
         logger.removeHandler(handler)
+
+
+def _table_for(args: list[str]) -> typer.Typer:
+    """The command table to build for ``args``: typer builds each command's options from its
+    function's signature, about 20 ms for the whole table, so a command named first is built
+    alone (same usage, help and errors); anything else (root help, a group, a mistyped name)
+    gets the whole table."""
+    info = next((c for c in app.registered_commands if args and c.name == args[0]), None)
+    if info is None:
+        return app
+    alone = copy.copy(app)  # the same settings and root callback (--version)
+    alone.registered_commands, alone.registered_groups = [info], []
+    return alone
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -192,4 +207,7 @@ def run() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    # Whatever is left dies with the process: frozen, it is not walked once more by the
+    # garbage collection at interpreter exit (10-25 ms after a clone of 2,000 entries).
+    collector.freeze()
     sys.exit(code)

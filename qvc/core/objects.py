@@ -201,11 +201,6 @@ class ObjectStore:
         return (Hash(CHUNKED, base64.b64encode(digest).decode()),
                 f"{self.root}/{_fan_out(digest.hex())}")
 
-    def _add_bytes(self, data: bytes) -> Hash:
-        h, final = self._small_name(data)
-        self.store_small(final, data)
-        return h
-
     def store_small(self, final: str, data: bytes) -> None:
         """Create the object in place; if a file that is not a complete object is already
         there (a killed writer's leftover, or another writer at work on the same content),
@@ -215,7 +210,10 @@ class ObjectStore:
             try:
                 out = os.open(final, _CREATE, 0o600)
             except FileNotFoundError:
-                os.makedirs(os.path.dirname(final), exist_ok=True)
+                try:
+                    self._make_folder(os.path.dirname(final))
+                except OSError as exc:  # a read-only store, say
+                    raise os_error(exc, final) from exc
                 continue
             except FileExistsError:
                 if not is_complete(final, len(data)):
@@ -227,6 +225,15 @@ class ObjectStore:
             self._note_written(final)
             return
         raise os_error(OSError(errno.ENOENT, "cannot create the object's folder"), final)
+
+    def _make_folder(self, folder: str) -> None:
+        """Create the fan-out folder ``folder`` (and ``sha256/`` above it) on first use, and
+        list it with the objects to sync: its own entry must be as durable as theirs."""
+        os.makedirs(folder, exist_ok=True)
+        root = str(self.root)
+        while folder.startswith(root + "/"):
+            self._note_written(folder)
+            folder = os.path.dirname(folder)
 
     def _temp(self) -> tuple[int, str]:
         # the random part keeps names unique across stores in one process and across a
@@ -256,7 +263,7 @@ class ObjectStore:
             try:
                 os.rename(tmp, final)
             except FileNotFoundError:
-                os.makedirs(os.path.dirname(final), exist_ok=True)
+                self._make_folder(os.path.dirname(final))
                 os.rename(tmp, final)
         except OSError as exc:
             unlink_quietly(tmp)
@@ -316,7 +323,7 @@ class ObjectStore:
         if hash_bytes(data, expected.type) != expected:
             raise CorruptObject(f"downloaded data does not match its hash {expected.value}")
         if expected.type == CHUNKED and len(data) <= SMALL:
-            self._add_bytes(data)
+            self.store_small(f"{self.root}/{self.name(expected)}", data)  # hashed just above
             return
         self._store_aside(data, f"{self.root}/{self.name(expected)}")
 

@@ -1,1 +1,2 @@
-"""Git integration: the pin file and the dulwich wrapper (the only dulwich import)."""
+"""Git integration: the pin file, the dulwich wrapper (the only dulwich import) and a probe
+for a git work tree that needs no dulwich."""

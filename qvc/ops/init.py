@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qvc.core.repo import Repo
-from qvc.git.gitlink import GitLink, link_work_tree
+from qvc.git.probe import may_be_in_git
+
+if TYPE_CHECKING:
+    from qvc.git.gitlink import GitLink  # dulwich loads only inside git
 
 
 @dataclass
@@ -18,4 +22,8 @@ class InitResult:
 
 def init(folder: Path, name: str | None = None) -> InitResult:
     repo = Repo.init(folder, name)
+    if not may_be_in_git(repo.root):
+        return InitResult(repo.root, repo.package)
+    from qvc.git.gitlink import link_work_tree
+
     return InitResult(repo.root, repo.package, link_work_tree(repo.root, repo.package))

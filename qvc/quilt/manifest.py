@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,18 +225,13 @@ def parse(data: bytes, expected_top_hash: str | None = None, source: str = "mani
     With ``expected_top_hash`` the recomputed top hash must equal it (a registry names
     manifests by their top hash, so anything else is corruption or tampering).
     """
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if not lines:
-        raise BadManifest(f"{source} is empty")
-    header = _json_line(lines[0], source, 1)
+    values = _json_lines(data, source)
+    header = next(values)
     if not isinstance(header, dict):
         raise BadManifest(f"{source}: line 1 is not a JSON object header")
     header.pop("top_hash", None)
     manifest = Manifest(header=header)
-    for number, raw in enumerate(lines[1:], start=2):
-        row = _json_line(raw.rstrip(b"\r"), source, number)
+    for number, row in enumerate(values, start=2):
         _add_row(manifest, row, source, number)
     _check_prefixes(manifest, source)
     if expected_top_hash is not None:
@@ -246,6 +241,41 @@ def parse(data: bytes, expected_top_hash: str | None = None, source: str = "mani
                 f"{source}: content hashes to {actual[:12]}, not {expected_top_hash[:12]}"
             )
     return manifest
+
+
+# what json.loads runs on a line, without its set-up (typeshed does not declare it)
+_DECODER = json.JSONDecoder()
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _json_lines(data: bytes, source: str) -> Iterator[Any]:
+    """The JSON value of each line, in order, each checked as :func:`_json_line` does (the
+    header line as it is, the others without trailing carriage returns).
+
+    A line that is plain JSON from its first character to its last is read straight from the
+    manifest decoded once; any other line (blank, padded, not JSON, ...), and every line of a
+    manifest that is not UTF-8 or has an oversized line, goes through :func:`_json_line`,
+    which reads it alone and names what is wrong with it."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if not lines:
+        raise BadManifest(f"{source} is empty")
+    try:
+        texts = data.decode("utf-8").split("\n") if max(map(len, lines)) < MAX_LINE else None
+    except UnicodeDecodeError:
+        texts = None
+    for number, raw in enumerate(lines, start=1):
+        if texts is not None:
+            text = texts[number - 1].rstrip("\r") if number > 1 else texts[0]
+            try:
+                value, end = _scan(text, 0)
+                if end == len(text):
+                    yield value
+                    continue
+            except (StopIteration, ValueError):
+                pass
+        yield _json_line(raw.rstrip(b"\r") if number > 1 else raw, source, number)
 
 
 def _json_line(raw: bytes, source: str, number: int) -> Any:
@@ -308,9 +338,11 @@ def _check_prefixes(manifest: Manifest, source: str) -> None:
     folders: set[str] = set()
     normal: dict[str, str] = {}
     for key in manifest.entries:
-        parts = key.split("/")
-        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
-        nfc = unicodedata.normalize("NFC", key)
+        folder = key.rpartition("/")[0]
+        while folder and folder not in folders:  # a folder seen has its parents seen too
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+        nfc = key if key.isascii() else unicodedata.normalize("NFC", key)  # ASCII: NFC already
         if nfc in normal and normal[nfc] != key:
             raise BadManifest(f"{source}: keys {normal[nfc]!r} and {key!r} name the same file")
         normal[nfc] = key

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import os
 import tempfile
@@ -75,7 +74,9 @@ def create_exclusive(path: str | os.PathLike[str], data: bytes) -> bool:
     return True
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# the running program's own symbols, the C library's among them: no search for libc (which
+# runs ldconfig in a child process on Linux)
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def sync_filesystem(path: str | os.PathLike[str]) -> None:

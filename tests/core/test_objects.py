@@ -57,6 +57,19 @@ def test_killed_writers_leftover_is_replaced(tmp_path: Path) -> None:
         obj.unlink()
 
 
+def test_fan_out_folders_come_with_their_first_object(tmp_path: Path) -> None:
+    store = store_in(tmp_path)
+    small, large = tmp_path / "small.txt", tmp_path / "large.bin"
+    small.write_bytes(b"hello\n")
+    large.write_bytes(os.urandom(SMALL + 1))
+    hashes = [store.add_file(f, walked(f))[0] for f in (small, large)]
+    folders = {p.name for p in store.root.iterdir()} - {"tmp"}
+    assert folders == {store.name(h).split("/")[0] for h in hashes}
+    store.sync()  # the new folders are flushed with the objects
+    assert store.path(hashes[0]).read_bytes() == b"hello\n"
+    assert store.path(hashes[1]).stat().st_size == SMALL + 1
+
+
 def test_file_changed_since_the_walk_is_read_again(tmp_path: Path) -> None:
     source = tmp_path / "a.txt"
     source.write_bytes(b"old")
