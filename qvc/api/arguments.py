@@ -11,7 +11,6 @@ from qvc.errors import InvalidJSON, InvalidValue, PathError, UsageError
 from qvc.quilt.manifest import validate_meta
 
 _lenient_json = json.JSONEncoder(allow_nan=True).encode
-_strict_json = json.JSONEncoder(allow_nan=False).encode
 
 
 def text(value: Any, what: str) -> str:
@@ -36,20 +35,20 @@ def metadata(value: Any) -> Any:
     package is written: see :func:`json_compliant`."""
     try:
         return validate_meta(value)
-    except InvalidJSON:
+    except InvalidJSON as refused:
         try:
             _lenient_json(value)
         except (ValueError, TypeError, RecursionError):
-            raise InvalidJSON("metadata must be plain JSON") from None
+            raise refused from None
         return value
 
 
 def json_compliant(value: Any, what: str) -> None:
-    """Refuse NaN and Infinity in metadata about to be written into a manifest (a ValueError,
-    with the words of quilt3's)."""
+    """Refuse NaN and Infinity in metadata (held since :func:`metadata` took it) about to be
+    written into a manifest: a ValueError, with the words of quilt3's."""
     try:
-        _strict_json(value)
-    except ValueError:
+        validate_meta(value)
+    except InvalidJSON:
         raise InvalidValue(f"Out of range float values are not JSON compliant: {what} holds "
                            "NaN or Infinity", "replace them with null or a string") from None
 
