@@ -131,35 +131,34 @@ class Columns:
         self.keys.append(key)
         self.stats.append(stat)
         code, raw = _encode(staged)
-        self.sizes.append(staged.size if staged is not None and code != OTHER else 0)
+        self.sizes.append(_size(staged, code))
         self.types.append(code)
         self.digests += raw
-        if code == OTHER:
-            assert staged is not None
-            self.others[i] = staged
-        elif staged is not None and staged.meta:
-            self.metas[i] = staged.meta
-        self.hcodes.append(SAME if head == staged else ABSENT if head is None else DIFFERS)
-        if head is not None and head != staged:
-            self.heads[i] = head
+        self.hcodes.append(self._set_sparse(i, staged, head, code))
 
     def set_row(self, i: int, staged: Version | None, head: Version | None,
                 stat: FileStat | None) -> None:
         self.stats.set(i, stat)
         code, raw = _encode(staged)
-        self.sizes[i] = staged.size if staged is not None and code != OTHER else 0
+        self.sizes[i] = _size(staged, code)
         self.types[i] = code
         self.digests[DIGEST * i:DIGEST * (i + 1)] = raw
         for sparse in (self.metas, self.heads, self.others):
             sparse.pop(i, None)
+        self.hcodes[i] = self._set_sparse(i, staged, head, code)
+
+    def _set_sparse(self, i: int, staged: Version | None, head: Version | None,
+                    code: int) -> int:
+        """Record row ``i``'s sparse columns (a hash kept whole, metadata, a HEAD that differs)
+        and return its HEAD code."""
         if code == OTHER:
             assert staged is not None
             self.others[i] = staged
         elif staged is not None and staged.meta:
             self.metas[i] = staged.meta
-        self.hcodes[i] = SAME if head == staged else ABSENT if head is None else DIFFERS
         if head is not None and head != staged:
             self.heads[i] = head
+        return SAME if head == staged else ABSENT if head is None else DIFFERS
 
     def copy_row(self, other: Columns, i: int) -> None:
         """Append row ``i`` of ``other`` without decoding it."""
@@ -188,6 +187,11 @@ class Columns:
 
 
 _NOT_SAME = re.compile(b"[^\\x00]")
+
+
+def _size(staged: Version | None, code: int) -> int:
+    """The size column's value (a hash kept whole keeps its size with it)."""
+    return staged.size if staged is not None and code != OTHER else 0
 
 
 def _encode(version: Version | None) -> tuple[int, bytes]:

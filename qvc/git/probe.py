@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qvc.git.gitlink import GitLink
 
 
 def may_be_in_git(folder: Path) -> bool:
@@ -20,3 +24,13 @@ def may_be_in_git(folder: Path) -> bool:
         if parent == path:
             return False
         path = parent
+
+
+def link_if_in_git(qvc_root: Path, package: str) -> GitLink | None:
+    """:func:`qvc.git.gitlink.link_work_tree`, loading dulwich only where a git work tree may
+    be around ``qvc_root``."""
+    if not may_be_in_git(qvc_root):
+        return None
+    from qvc.git.gitlink import link_work_tree
+
+    return link_work_tree(qvc_root, package)

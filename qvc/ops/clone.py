@@ -19,7 +19,7 @@ from qvc.core.repo import DOT, Layout, Repo
 from qvc.core.sparse import Selection, keep
 from qvc.errors import BadRevision, Interrupted, PathError, UsageError
 from qvc.git import pin
-from qvc.git.probe import may_be_in_git
+from qvc.git.probe import link_if_in_git
 from qvc.ops.fetch import FetchResult, fetch_locked
 from qvc.quilt.manifest import Entry
 from qvc.remote.remotes import RemoteSpec, add_remote, make_spec
@@ -72,10 +72,7 @@ def clone(registry_url: str, name: str, folder: Path | None = None, *, rev: str 
     resumable = False
     try:
         repo = Repo.init(target, name)
-        if may_be_in_git(repo.root):
-            from qvc.git.gitlink import link_work_tree  # dulwich loads only inside git
-
-            link_work_tree(repo.root, repo.package)
+        link_if_in_git(repo.root, repo.package)
         crashpoints.reach("clone.after_init")
         add_remote(repo, spec, default=True)
         resumable = rev is None  # a pull brings in latest, what this clone was fetching

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qvc.core.repo import Repo
-from qvc.git.probe import may_be_in_git
+from qvc.git.probe import link_if_in_git
 
 if TYPE_CHECKING:
     from qvc.git.gitlink import GitLink  # dulwich loads only inside git
@@ -22,8 +22,4 @@ class InitResult:
 
 def init(folder: Path, name: str | None = None) -> InitResult:
     repo = Repo.init(folder, name)
-    if not may_be_in_git(repo.root):
-        return InitResult(repo.root, repo.package)
-    from qvc.git.gitlink import link_work_tree
-
-    return InitResult(repo.root, repo.package, link_work_tree(repo.root, repo.package))
+    return InitResult(repo.root, repo.package, link_if_in_git(repo.root, repo.package))
