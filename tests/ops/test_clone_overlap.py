@@ -62,16 +62,22 @@ def test_clone_writes_every_key_of_a_shared_object_and_large_files(tmp_path: Pat
     assert not (clone / ".qvc/CLONING").exists()
 
 
-def test_pull_finishes_a_clone_killed_while_writing_files(tmp_path: Path, work: Path,
-                                                          qvc: Qvc) -> None:
-    (work / "big.bin").write_bytes(os.urandom(SMALL + 1))
+def clone_killed_after_files(tmp_path: Path, work: Path, qvc: Qvc) -> tuple[str, Path]:
+    """``work`` committed and pushed to a folder registry, then a clone of it into
+    ``tmp_path/dst`` killed once its files are written: (registry, clone)."""
     commit_all(qvc, work, "v1")
     registry = str(tmp_path / "registry")
     qvc("push", registry, cwd=work)
     died = run_qvc("clone", registry, NAME, "dst", cwd=tmp_path,
                    env={"QVC_CRASH_AT": "pull.after_files"})
     assert died.returncode == -signal.SIGKILL, died.stderr
-    clone = tmp_path / "dst"
+    return registry, tmp_path / "dst"
+
+
+def test_pull_finishes_a_clone_killed_while_writing_files(tmp_path: Path, work: Path,
+                                                          qvc: Qvc) -> None:
+    (work / "big.bin").write_bytes(os.urandom(SMALL + 1))
+    registry, clone = clone_killed_after_files(tmp_path, work, qvc)
     # what a kill in the middle of writing leaves: a short file, an empty one
     with open(clone / "big.bin", "r+b") as f:
         f.truncate(1000)

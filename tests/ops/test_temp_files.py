@@ -5,14 +5,13 @@ once their process is gone; and a killed clone is finished by the ``qvc pull`` i
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import Qvc
+from tests.ops.test_clone_overlap import clone_killed_after_files
 from tests.ops.test_push import commit_all, files
-from tests.reliability.helpers import run_qvc
 
 NAME = "test/pkg"
 
@@ -65,13 +64,7 @@ def test_pull_removes_stale_temp_files(tmp_path: Path, work: Path, qvc: Qvc) -> 
 def test_a_killed_clone_says_qvc_pull_finishes_it_and_it_does(tmp_path: Path, work: Path,
                                                               qvc: Qvc) -> None:
     (work / "more.txt").write_text("more\n")
-    commit_all(qvc, work, "v1")
-    registry = str(tmp_path / "registry")
-    qvc("push", registry, cwd=work)
-    died = run_qvc("clone", registry, NAME, "dst", cwd=tmp_path,
-                   env={"QVC_CRASH_AT": "pull.after_files"})
-    assert died.returncode == -signal.SIGKILL, died.stderr
-    clone = tmp_path / "dst"
+    registry, clone = clone_killed_after_files(tmp_path, work, qvc)
     (clone / "more.txt").write_bytes(b"")  # a kill in the middle of writing
     again = qvc("clone", registry, NAME, "dst", cwd=tmp_path, ok=False)
     assert again.code == 2 and "interrupted" in again.err
