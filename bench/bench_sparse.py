@@ -23,20 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_remote import Server  # noqa: E402  (the moto server process)
+
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "bench/sparse"
 TARGET_BYTES, TARGET_TIME = 0.06, 0.10
-
-_SERVER = """
-import logging, sys
-from moto.server import ThreadedMotoServer
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print("http://%s:%d" % server.get_host_and_port(), flush=True)
-sys.stdin.read()
-server.stop()
-"""
 
 
 def qvc(*args: str, cwd: Path, env: dict[str, str]) -> tuple[float, str]:
@@ -110,16 +102,9 @@ def main() -> int:
         qvc("commit", "-m", "v1", cwd=source, env=env)
         registries = {"folder": str(work / "registry")}
         if args.s3:
-            server = subprocess.Popen([sys.executable, "-c", _SERVER], text=True,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            assert server.stdout is not None
-            endpoint = server.stdout.readline().strip()
-            env["AWS_ENDPOINT_URL_S3"] = endpoint
-            import boto3
-
-            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                         aws_access_key_id="testing",
-                         aws_secret_access_key="testing").create_bucket(Bucket="bench-sparse")
+            server = Server(env)
+            env["AWS_ENDPOINT_URL_S3"] = server.endpoint
+            server.client().create_bucket(Bucket="bench-sparse")
             registries["s3"] = "s3://bench-sparse"
         print(f"load average {os.getloadavg()[0]:.2f}; package {args.folders} folders x "
               f"{args.files} files x {args.size} B = {total / 2**20:.1f} MiB; part00/ holds "
@@ -129,9 +114,7 @@ def main() -> int:
             results[kind] = clones(work, url, env, args.repeat, total)
     finally:
         if server is not None:
-            assert server.stdin is not None
-            server.stdin.close()
-            server.wait(timeout=30)
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     print(f"{'registry':<10}{'full s':>9}{'part s':>9}{'time':>7}{'full MiB':>10}"
           f"{'part MiB':>10}{'bytes':>7}   targets: bytes <= {TARGET_BYTES}, "
