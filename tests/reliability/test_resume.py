@@ -126,13 +126,19 @@ def assert_interrupted(code: int, err: str, seconds: float, hint: str) -> None:
     assert seconds < 5, seconds  # about 0.1 s here; generous for a loaded machine
 
 
-def test_ctrl_c_during_push_stops_at_once_and_push_resumes(proxy: FaultProxy,
-                                                          proxied_bucket: str, work: Path,
-                                                          qvc: Qvc) -> None:
+def commit_blobs(work: Path, qvc: Qvc) -> None:
+    """Eight 1.5 MB files of random bytes committed in ``work``: transfers long enough to
+    interrupt."""
     for i in range(8):
         (work / f"blob{i}.bin").write_bytes(os.urandom(1_500_000))
     qvc("add", ".", cwd=work)
     qvc("commit", "-m", "data", cwd=work)
+
+
+def test_ctrl_c_during_push_stops_at_once_and_push_resumes(proxy: FaultProxy,
+                                                          proxied_bucket: str, work: Path,
+                                                          qvc: Qvc) -> None:
+    commit_blobs(work, qvc)
     slow = proxy.add("delay", method="PUT", path=DATA, times=None, seconds=20)
     code, err, seconds = interrupt_when(["push", proxied_bucket], work, lambda: slow.hits > 0)
     assert_interrupted(code, err, seconds, f"run 'qvc push {proxied_bucket}' again to resume")
@@ -145,10 +151,7 @@ def test_ctrl_c_during_push_stops_at_once_and_push_resumes(proxy: FaultProxy,
 def test_ctrl_c_during_clone_keeps_what_pull_finishes(proxy: FaultProxy, proxied_bucket: str,
                                                       work: Path, qvc: Qvc,
                                                       tmp_path: Path) -> None:
-    for i in range(8):
-        (work / f"blob{i}.bin").write_bytes(os.urandom(1_500_000))
-    qvc("add", ".", cwd=work)
-    qvc("commit", "-m", "data", cwd=work)
+    commit_blobs(work, qvc)
     qvc("push", proxied_bucket, cwd=work)
     proxy.clear()
     slow = proxy.add("delay", method="GET", path=DATA, times=None, seconds=20)
