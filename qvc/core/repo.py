@@ -236,8 +236,11 @@ class Repo:
         for folder_path in (paths.objects / "tmp", paths.commits, paths.tags, paths.reflog.parent,
                             paths.tmp):
             folder_path.mkdir(parents=True, exist_ok=True)
-        # the 256 fan-out folders of objects/ come with their first object (ObjectStore): a
-        # clone of a few files should not pay for all of them (a mkdir can take a millisecond)
+        # the 256 fan-out folders up front: made in the middle of writing objects, each one
+        # made ext4 create the files after it about 3x slower (bench/README.md); a folder
+        # missing later (deleted by hand) is made again with its next object (ObjectStore)
+        for i in range(256):
+            (paths.objects / f"{i:02x}").mkdir(exist_ok=True)
         repo.save_config({"package": package, "remotes": {}, "default_remote": None})
         Index().save(repo.paths.index)
         fsync_dir(folder)
